@@ -1,0 +1,182 @@
+"""The api's app factory and lifespan.
+
+``create_app(settings)`` builds the FastAPI app; its lifespan opens the app database (running
+the migrations unless set-up does), loads the encoder and the current index once (contracts
+§3) into an ``EngineHolder`` that can be swapped atomically, and opens one
+``httpx.AsyncClient`` reused for every call to Rasa and the action server.
+``uvicorn --factory api.main:create_app`` reads the settings from the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import fastapi_offline
+import httpx
+from fastapi import FastAPI, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.db import Database
+from api.index import EngineHolder, IndexManager
+from api.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from api.rasa import RasaClient
+from api.ratelimit import InMemoryRateLimiter
+from api.routes import chat, feedback, health, internal, pages, search
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: Body limit of the internal routes (handoff transcripts are longer than a chat message).
+INTERNAL_MAX_BODY_BYTES = 1_048_576
+
+DESCRIPTION = """
+Citizens' web of the Hong Kong government forms assistant: the chat proxy to Rasa, the
+forms search, feedback, and the internal routes the action server calls.
+See `docs/contracts.md` (sections 2, 4–6) and `docs/api.md`.
+
+Errors are always JSON: `{"detail": "<a clear message>"}`. Public routes are rate-limited
+per client (429 with `Retry-After`); calls with a valid `X-Internal-Token` are exempt.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    db = Database(settings.database_url)
+    if settings.database_migrate_on_startup:
+        await run_in_threadpool(db.migrate)
+    holder = EngineHolder()
+    manager = IndexManager(settings, holder, encoder=app.state.encoder)
+    if settings.load_index_on_startup:
+        try:
+            await run_in_threadpool(manager.load_current)
+        except Exception as exc:  # the api still serves chat; /readyz says why it is not ready
+            holder.load_error = f"index not loaded: {exc}"
+            log.error("could not load the search index: %s", exc)
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.readiness_timeout, connect=settings.rasa_connect_timeout),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+    )
+    app.state.db = db
+    app.state.holder = holder
+    app.state.index_manager = manager
+    app.state.http = http
+    app.state.rasa = RasaClient(
+        http, settings.rasa_url, settings.rasa_token.get_secret_value(), settings.rasa_timeout
+    )
+    app.state.limiter = (
+        InMemoryRateLimiter(settings.rate_limit_per_minute)
+        if settings.rate_limit_per_minute > 0
+        else None
+    )
+    log.info("api ready to serve (index %s)", holder.version or "not loaded")
+    try:
+        yield
+    finally:
+        await http.aclose()
+        db.close()
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return "The request body is not valid JSON."
+    parts = []
+    for e in errors[:5]:
+        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "request"
+        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+    return "Invalid request – " + "; ".join(parts)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()
+    ]  # no "input" echoed back or logged: it may hold personal data
+    return JSONResponse(
+        {"detail": _summary(errors), "errors": jsonable_encoder(errors)},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error(
+        "unexpected error on %s %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        exc_info=exc,
+    )
+    return JSONResponse(
+        {"detail": "Something went wrong on our side. Please try again later."},
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+def _body_limit(settings: Settings):  # type: ignore[no-untyped-def]
+    def limit_for(path: str) -> int | None:
+        if path.startswith("/api/internal/"):
+            return INTERNAL_MAX_BODY_BYTES
+        if path.startswith("/api/admin/"):
+            return None  # catalogue uploads: limited by the admin routes themselves
+        return settings.max_body_bytes
+
+    return limit_for
+
+
+def create_app(settings: Settings | None = None, *, encoder: Any = None) -> FastAPI:
+    """The api. ``settings`` default to the environment; ``encoder`` lets a caller that has
+    already loaded the embedding model (the tests) share it instead of loading it again."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="HK forms assistant",
+        version="1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.encoder = encoder
+
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    for module in (chat, search, feedback, internal, health, pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(
+        pages.DOCS_STATIC_URL,
+        StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"),
+        name="docs-static",
+    )
+
+    # Outermost last: CORS answers preflights first; every answer gets security headers.
+    app.add_middleware(BodySizeLimitMiddleware, limit_for=_body_limit(settings))
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+        allow_credentials=False,
+        max_age=600,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app

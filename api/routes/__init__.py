@@ -1,0 +1,1 @@
+"""Routers of the api, one module per audience or resource."""

@@ -1,0 +1,110 @@
+"""Settings of the api, read from the environment (``Settings()``; names are case-insensitive).
+
+Extends :class:`forms_index.settings.IndexSettings` so every setting has one home. Secrets
+(``RASA_TOKEN``, ``INTERNAL_API_TOKEN``, ``SESSION_SECRET``) have no default: the launcher
+(``python -m api.stack``) generates random ones per run when none are set, and the api
+refuses to start without them or with a placeholder value.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from forms_index.settings import PROJECT_ROOT, IndexSettings
+
+#: Values refused for any secret: obvious placeholders copied from examples.
+PLACEHOLDER_SECRETS = frozenset(
+    {"changeme", "change-me", "changethis", "secret", "password", "token", "xxx", "test"}
+)
+MIN_SECRET_LENGTH = 16
+
+
+def _check_secret(value: SecretStr) -> SecretStr:
+    raw = value.get_secret_value()
+    if raw.strip().lower() in PLACEHOLDER_SECRETS or len(raw) < MIN_SECRET_LENGTH:
+        raise ValueError(
+            f"must be a random value of at least {MIN_SECRET_LENGTH} characters, not a placeholder"
+        )
+    return value
+
+
+class Settings(IndexSettings):
+    """Everything the api (and the launcher) needs, with safe defaults except for secrets."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    # --- where the api listens -------------------------------------------------------------
+    #: Interface of the api; 127.0.0.1 by default (put a reverse proxy in front to publish it).
+    api_host: str = "127.0.0.1"
+    #: Port of the api (``API_PORT``).
+    api_port: int = Field(default=8000, ge=1, le=65535)
+
+    # --- Rasa and the action server (never public) -----------------------------------------
+    #: Base URL of Rasa's HTTP server (REST channel at ``/webhooks/rest/webhook``).
+    rasa_url: str = "http://127.0.0.1:5005"
+    #: Token of Rasa's HTTP API (``rasa run --auth-token``); used for ``/status`` in readiness.
+    rasa_token: SecretStr
+    #: Base URL of the action server (``/health`` is checked by ``/readyz``).
+    actions_url: str = "http://127.0.0.1:5055"
+    #: Seconds to connect to Rasa; a chat turn fails fast (503) when Rasa is down.
+    rasa_connect_timeout: float = Field(default=2.0, gt=0)
+    #: Seconds for a whole chat turn (Rasa, its actions and our search).
+    rasa_timeout: float = Field(default=20.0, gt=0)
+    #: Seconds for each dependency check of ``/readyz``.
+    readiness_timeout: float = Field(default=2.0, gt=0)
+
+    # --- secrets ------------------------------------------------------------------------------
+    #: Shared with the action server: header ``X-Internal-Token`` on ``/api/internal/*``.
+    internal_api_token: SecretStr
+    #: Signs staff sessions (staff login builds on it).
+    session_secret: SecretStr
+
+    # --- storage ------------------------------------------------------------------------------
+    #: App database (handoffs, feedback, search log, conversation state); any SQLAlchemy URL.
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'app.sqlite3'}"
+    #: Run the Alembic migrations at start-up (turn off when set-up runs them, e.g. many workers).
+    database_migrate_on_startup: bool = True
+    #: Load the encoder and the current index at start-up (off only for tests of the api shell).
+    load_index_on_startup: bool = True
+
+    # --- public-route safety -------------------------------------------------------------------
+    #: Requests per minute per client on ``/api/chat`` and ``/api/search``; 0 turns it off.
+    rate_limit_per_minute: int = Field(default=30, ge=0)
+    #: Use the first address of ``X-Forwarded-For`` as the client (only behind a trusted proxy).
+    trust_forwarded_for: bool = False
+    #: Longest chat message accepted, in characters (longer: 413 with a clear message).
+    max_message_chars: int = Field(default=1000, ge=1)
+    #: Largest request body accepted on the public routes, in bytes (larger: 413).
+    max_body_bytes: int = Field(default=16_384, ge=256)
+    #: Longest search query accepted, in characters.
+    max_query_chars: int = Field(default=300, ge=1)
+    #: Largest ``k`` of ``/api/search``.
+    search_max_k: int = Field(default=20, ge=1, le=100)
+    #: Origins allowed to call the api from a browser (sites embedding the widget);
+    #: comma-separated or a JSON list. Empty: same-origin only.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("rasa_token", "internal_api_token", "session_secret")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr) -> SecretStr:
+        return _check_secret(value)
+
+    @field_validator("rasa_url", "actions_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
