@@ -1,0 +1,464 @@
+"""Hybrid search over one index version: form number, alias, dense and lexical signals.
+
+Signals, each scaled to about 0..1 for the query at hand:
+
+* **form number** — a canonical number in the query (``IR56B``) equal to one of the
+  entry's numbers. A bare number can be shared ("Form 1"): every entry with it matches
+  and the other signals order them.
+* **alias** — a colloquial term of the catalogue (``生果金``, ``BR``) found in the query;
+  the longer the part of the query it explains, the stronger.
+* **dense** — cosine between the ``query:`` vector and the entry's best ``passage:``
+  vector (multilingual e5), standardised against the whole catalogue for the query.
+* **lexical** — BM25 over jieba words (Traditional, catalogue-grown dictionary) and
+  Latin words and numbers, with field weights; and BM25 over Chinese character
+  bigrams, which survives typos (``申清``) and unknown words.
+
+They are fused by a weighted sum (weights in :class:`SearchConfig`, chosen by the
+evaluation in ``eval``), then a clarifying question is proposed when the query is an
+ambiguous term whose meanings are distinct services with close scores.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+from pydantic import BaseModel
+
+from forms_index.artifacts import read_meta, verify_files
+from forms_index.catalogue import Entry
+from forms_index.documents import FIELD_WEIGHTS, EntryDoc, entry_docs
+from forms_index.encoder import Encoder
+from forms_index.errors import IndexArtifactError
+from forms_index.lexical import BM25
+from forms_index.normalize import Normalizer, has_han, to_traditional
+from forms_index.tokenize import Tokenizer
+
+log = logging.getLogger(__name__)
+
+MAX_K = 50
+MAX_QUERY_CHARS = 500
+
+
+class SearchResult(BaseModel):
+    """One entry in a ranked answer (contract: docs/contracts.md §2)."""
+
+    id: str
+    form_no: str
+    kind: str
+    title_en: str
+    title_zh: str
+    title_zh_unofficial: str
+    department_code: str
+    department_en: str
+    department_zh: str
+    topic: str
+    url: str
+    score: float
+    why: list[str]
+
+
+class ClarifyOption(BaseModel):
+    key: str
+    label_en: str
+    label_zh: str
+    ids: list[str]
+
+
+class Clarify(BaseModel):
+    """The query names several distinct services; ask which one is meant."""
+
+    term: str
+    options: list[ClarifyOption]
+
+
+class SearchResponse(BaseModel):
+    query: str
+    results: list[SearchResult]
+    clarify: Clarify | None = None
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Fusion weights and thresholds (measured by ``python -m forms_index eval``)."""
+
+    w_number: float = 1.0
+    w_alias: float = 0.6
+    w_dense: float = 0.35
+    w_lexical: float = 0.35
+    w_bigram: float = 0.15
+    #: Candidates taken from each ranked signal before fusion.
+    candidates: int = 60
+    #: Options of a clarifying question must score within this fraction of the best.
+    clarify_margin: float = 0.15
+
+
+@dataclass
+class _Signals:
+    number: dict[int, float] = field(default_factory=dict)
+    alias: dict[int, float] = field(default_factory=dict)
+    alias_terms: dict[str, list[int]] = field(default_factory=dict)
+
+
+class SearchEngine:
+    """A loaded index version, ready to answer queries (thread-safe for reads)."""
+
+    def __init__(
+        self,
+        *,
+        version: str,
+        meta: dict[str, object],
+        entries: list[Entry],
+        aliases: dict[str, list[str]],
+        index: faiss.Index,
+        encoder: Encoder,
+        tokenizer: Tokenizer,
+        config: SearchConfig | None = None,
+    ) -> None:
+        self.version = version
+        self.meta = meta
+        self.entries = entries
+        self.config = config or SearchConfig()
+        self._encoder = encoder
+        self._index = index
+        self._by_id = {e.id: i for i, e in enumerate(entries)}
+        rows = meta["rows"]
+        assert isinstance(rows, list)
+        self._row_entry = np.array([self._by_id[r] for r in rows], dtype=np.int64)
+        norm = meta["normalization"]
+        assert isinstance(norm, dict)
+        self.normalizer = Normalizer(norm.get("form_prefixes", ()))
+        self._tokenizer = tokenizer
+        docs = entry_docs(entries, aliases)
+        self._docs = docs
+        self._numbers: dict[str, list[int]] = defaultdict(list)
+        for i, d in enumerate(docs):
+            for key in d.form_numbers:
+                self._numbers[key].append(i)
+        self._aliases = self._alias_index(docs)
+        self._bm25 = BM25([self._lexical_tokens(d) for d in docs])
+        self._bigrams = BM25(
+            [
+                Tokenizer.han_bigrams(self.normalizer(" ".join(d.lexical_fields().values())))
+                for d in docs
+            ]
+        )
+
+    # -- loading ---------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        encoder: Encoder,
+        *,
+        cache_dir: Path | None = None,
+        config: SearchConfig | None = None,
+        verify: bool = True,
+    ) -> SearchEngine:
+        """Load a version folder; refuse it if it is corrupt or made for another model."""
+        meta = read_meta(path)
+        if verify:
+            verify_files(path, meta)
+        if meta["model_id"] != encoder.model_id:
+            raise IndexArtifactError(
+                f"index version {path.name} was built with model {meta['model_id']!r} but the "
+                f"loaded model is {encoder.model_id!r}: rebuild the index "
+                "(`python -m forms_index build`) or configure the same model"
+            )
+        if meta["dim"] != encoder.dim:
+            raise IndexArtifactError(
+                f"index version {path.name} has dimension {meta['dim']}, model has {encoder.dim}"
+            )
+        try:
+            index = faiss.read_index(str(path / "index.faiss"))
+        except RuntimeError as exc:
+            raise IndexArtifactError(f"index version {path.name}: unreadable index.faiss") from exc
+        rows = meta["rows"]
+        if not isinstance(rows, list) or index.ntotal != len(rows) or index.d != encoder.dim:
+            listed = len(rows) if isinstance(rows, list) else "?"
+            raise IndexArtifactError(
+                f"index version {path.name}: index.faiss has {index.ntotal} vectors of "
+                f"dimension {index.d}, meta.json lists {listed}"
+            )
+        entries = [
+            Entry.model_validate_json(line)
+            for line in (path / "catalogue.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        known = {e.id for e in entries}
+        missing = sorted(set(rows) - known)
+        if missing:
+            raise IndexArtifactError(
+                f"index version {path.name}: rows name unknown entries {missing[:3]}"
+            )
+        aliases = json.loads((path / "aliases.json").read_text(encoding="utf-8"))
+        tokenizer = Tokenizer(
+            cache_dir or path.parent / ".cache",
+            extra_words=_dictionary_words(entries, aliases),
+        )
+        return cls(
+            version=path.name,
+            meta=meta,
+            entries=entries,
+            aliases=aliases,
+            index=index,
+            encoder=encoder,
+            tokenizer=tokenizer,
+            config=config,
+        )
+
+    # -- lookups ---------------------------------------------------------------------
+    def get(self, entry_id: str) -> Entry | None:
+        i = self._by_id.get(entry_id)
+        return None if i is None else self.entries[i]
+
+    def departments(self) -> list[dict[str, object]]:
+        """Departments present in this version, with their entry counts."""
+        seen: dict[str, dict[str, object]] = {}
+        for e in self.entries:
+            d = seen.setdefault(
+                e.department_code,
+                {
+                    "code": e.department_code,
+                    "en": e.department_en,
+                    "zh": e.department_zh,
+                    "count": 0,
+                },
+            )
+            d["count"] = int(d["count"]) + 1  # type: ignore[call-overload]
+        return sorted(seen.values(), key=lambda d: str(d["en"]))
+
+    # -- search ----------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        department: str | None = None,
+        topic: str | None = None,
+        kind: str | None = None,
+    ) -> SearchResponse:
+        """Rank entries for ``query``; empty or blank queries get no results."""
+        k = max(1, min(int(k), MAX_K))
+        text = query[:MAX_QUERY_CHARS]
+        q = self.normalizer(text)
+        if not q or not re.search(r"\w", q):
+            return SearchResponse(query=query, results=[])
+        started = time.perf_counter()
+        scores, why = self._score(text, q)
+        allowed = self._filter(department, topic, kind)
+        order = [i for i in np.argsort(-scores, kind="stable") if scores[i] > 0 and allowed[i]]
+        results = [self._result(i, float(scores[i]), why[i]) for i in order[:k]]
+        clarify = self._clarify(q, scores, allowed) if results else None
+        log.debug("search %.1f ms", (time.perf_counter() - started) * 1000)
+        return SearchResponse(query=query, results=results, clarify=clarify)
+
+    def _filter(self, department: str | None, topic: str | None, kind: str | None) -> np.ndarray:
+        allowed = np.ones(len(self.entries), dtype=bool)
+        if department or topic or kind:
+            for i, e in enumerate(self.entries):
+                if (
+                    (department and e.department_code.casefold() != department.casefold())
+                    or (topic and e.topic != topic)
+                    or (kind and e.kind != kind)
+                ):
+                    allowed[i] = False
+        return allowed
+
+    def _score(self, raw: str, q: str) -> tuple[np.ndarray, list[list[str]]]:
+        cfg = self.config
+        n = len(self.entries)
+        why: list[list[str]] = [[] for _ in range(n)]
+        total = np.zeros(n, dtype=np.float32)
+
+        sig = self._exact_signals(q)
+        for i, s in sig.number.items():
+            total[i] += cfg.w_number * s
+            why[i].append("form_no")
+        for i, s in sig.alias.items():
+            total[i] += cfg.w_alias * s
+            why[i].append("alias")
+
+        dense = self._dense(raw)
+        for i in np.argsort(-dense)[: cfg.candidates]:
+            if dense[i] > 0:
+                total[i] += cfg.w_dense * dense[i]
+                why[i].append("dense")
+
+        tokens = self._tokenizer.tokens(q)
+        lex = self._bm25.scores(self._weighted(tokens)) / self._bm25.max_score(tokens) / 3.0
+        bigrams = Tokenizer.han_bigrams(q)
+        big = (
+            self._bigrams.scores(bigrams) / self._bigrams.max_score(bigrams)
+            if bigrams
+            else np.zeros(n, dtype=np.float32)
+        )
+        for i in np.argsort(-lex)[: cfg.candidates]:
+            if lex[i] > 0:
+                total[i] += cfg.w_lexical * min(lex[i], 1.0)
+                why[i].append("lexical")
+        for i in np.argsort(-big)[: cfg.candidates]:
+            if big[i] > 0:
+                total[i] += cfg.w_bigram * min(big[i], 1.0)
+        return total, why
+
+    def _dense(self, raw: str) -> np.ndarray:
+        """Per-entry dense score: best passage cosine, standardised over the catalogue."""
+        text = to_traditional(raw) if has_han(raw) else raw
+        qv = self._encoder.encode_query(text).reshape(1, -1)
+        sims, rows = self._index.search(qv, self._index.ntotal)
+        best = np.full(len(self.entries), -1.0, dtype=np.float32)
+        np.maximum.at(best, self._row_entry[rows[0]], sims[0])
+        mean, std = float(best.mean()), float(best.std()) or 1.0
+        z = (best - mean) / std
+        # ~4 standard deviations above the mean is as sure as dense retrieval gets.
+        return np.clip(z / 4.0, 0.0, 1.5)
+
+    def _exact_signals(self, q: str) -> _Signals:
+        sig = _Signals()
+        for key in _number_candidates(q):
+            for i in self._numbers.get(key, ()):
+                sig.number[i] = 1.0
+        content = _content_length(q)
+        for term, (pattern, targets) in self._aliases.items():
+            if pattern.search(q):
+                coverage = min(1.0, len(term) / max(content, 1))
+                strength = 0.5 + 0.5 * coverage
+                sig.alias_terms[term] = targets
+                for i in targets:
+                    sig.alias[i] = max(sig.alias.get(i, 0.0), strength)
+        return sig
+
+    def _alias_index(
+        self, docs: Sequence[EntryDoc]
+    ) -> dict[str, tuple[re.Pattern[str], list[int]]]:
+        by_term: dict[str, list[int]] = defaultdict(list)
+        for i, d in enumerate(docs):
+            for a in d.aliases:
+                term = self.normalizer(a)
+                if len(term) < 2 or (not has_han(term) and len(term) < 3 and not term.isupper()):
+                    continue
+                if i not in by_term[term]:
+                    by_term[term].append(i)
+        out = {}
+        for term, targets in by_term.items():
+            if has_han(term):
+                pattern = re.compile(re.escape(term))
+            else:
+                pattern = re.compile(r"(?<![a-zA-Z0-9])" + re.escape(term) + r"(?![a-zA-Z0-9])")
+            out[term] = (pattern, targets)
+        return out
+
+    def _lexical_tokens(self, doc: EntryDoc) -> list[str]:
+        out: list[str] = []
+        for name, text in doc.lexical_fields().items():
+            out.extend(self._tokenizer.tokens(self.normalizer(text)) * FIELD_WEIGHTS[name])
+        return out
+
+    @staticmethod
+    def _weighted(tokens: list[str]) -> list[str]:
+        return tokens
+
+    def _clarify(self, q: str, scores: np.ndarray, allowed: np.ndarray) -> Clarify | None:
+        """Ask when the query is (mostly) one ambiguous alias whose meanings score alike."""
+        sig = self._exact_signals(q)
+        if sig.number:
+            return None
+        content = _content_length(q)
+        for term, targets in sorted(sig.alias_terms.items(), key=lambda t: -len(t[0])):
+            targets = [i for i in targets if allowed[i]]
+            if len(targets) < 2 or len(term) / max(content, 1) < 0.5:
+                continue
+            groups = self._service_groups(targets)
+            if len(groups) < 2:
+                continue
+            best = max(float(scores[i]) for i in targets)
+            close = [
+                g
+                for g in groups
+                if max(float(scores[i]) for i in g) >= best * (1 - self.config.clarify_margin)
+            ]
+            if len(close) < 2:
+                continue
+            close.sort(key=lambda g: -max(float(scores[i]) for i in g))
+            return Clarify(
+                term=term,
+                options=[self._option(g) for g in close[:5]],
+            )
+        return None
+
+    def _service_groups(self, targets: list[int]) -> list[list[int]]:
+        """Targets grouped into services: a form and its e-service are one service."""
+        groups: list[list[int]] = []
+        for i in targets:
+            e = self.entries[i]
+            for g in groups:
+                f = self.entries[g[0]]
+                if e.url == f.url or (
+                    (e.form_no and e.form_no in f.title_en)
+                    or (f.form_no and f.form_no in e.title_en)
+                ):
+                    g.append(i)
+                    break
+            else:
+                groups.append([i])
+        return groups
+
+    def _option(self, group: list[int]) -> ClarifyOption:
+        e = self.entries[group[0]]
+        return ClarifyOption(
+            key=e.id,
+            label_en=e.title_en,
+            label_zh=e.title_zh or e.title_zh_unofficial or e.title_en,
+            ids=[self.entries[i].id for i in group],
+        )
+
+    def _result(self, i: int, score: float, why: list[str]) -> SearchResult:
+        e = self.entries[i]
+        return SearchResult(
+            id=e.id,
+            form_no=e.form_no,
+            kind=e.kind,
+            title_en=e.title_en,
+            title_zh=e.title_zh,
+            title_zh_unofficial=e.title_zh_unofficial,
+            department_code=e.department_code,
+            department_en=e.department_en,
+            department_zh=e.department_zh,
+            topic=e.topic,
+            url=e.url,
+            score=round(score, 4),
+            why=why,
+        )
+
+
+_NUMBERISH = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]*\d[A-Za-z0-9]*(?![A-Za-z0-9])")
+
+
+def _number_candidates(q: str) -> set[str]:
+    """Canonical number keys a normalised query may contain."""
+    out = {m.upper() for m in _NUMBERISH.findall(q) if not m.isdigit()}
+    return out
+
+
+def _content_length(q: str) -> int:
+    return len(re.sub(r"\s+", "", q))
+
+
+def _dictionary_words(entries: Sequence[Entry], aliases: dict[str, list[str]]) -> list[str]:
+    """Chinese words to add to jieba's dictionary: aliases and short titles."""
+    words = set(aliases)
+    for e in entries:
+        words.update(e.aliases)
+        for t in (e.title_zh, e.title_zh_unofficial, e.department_zh):
+            if t and len(t) <= 8:
+                words.add(t)
+    return sorted(to_traditional(w).casefold() for w in words if has_han(w))
