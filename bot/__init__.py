@@ -1,0 +1,1 @@
+"""Rasa side of the assistant: custom NLU components and tracker/lock store wiring."""
