@@ -58,7 +58,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(db.migrate)
     holder = EngineHolder()
     manager = IndexManager(settings, holder, encoder=app.state.encoder)
-    if settings.load_index_on_startup:
+    if app.state.engine is not None:
+        holder.swap(app.state.engine)
+    elif settings.load_index_on_startup:
         try:
             await run_in_threadpool(manager.load_current)
         except Exception as exc:  # the api still serves chat; /readyz says why it is not ready
@@ -140,9 +142,12 @@ def _body_limit(settings: Settings):  # type: ignore[no-untyped-def]
     return limit_for
 
 
-def create_app(settings: Settings | None = None, *, encoder: Any = None) -> FastAPI:
-    """The api. ``settings`` default to the environment; ``encoder`` lets a caller that has
-    already loaded the embedding model (the tests) share it instead of loading it again."""
+def create_app(
+    settings: Settings | None = None, *, encoder: Any = None, engine: Any = None
+) -> FastAPI:
+    """The api. ``settings`` default to the environment. A caller that has already loaded
+    the embedding model or an index version (the tests) passes ``encoder`` or ``engine``
+    to share it instead of loading it again."""
     settings = settings or Settings()
     app = FastAPI(
         title="HK forms assistant",
@@ -154,6 +159,7 @@ def create_app(settings: Settings | None = None, *, encoder: Any = None) -> Fast
     )
     app.state.settings = settings
     app.state.encoder = encoder
+    app.state.engine = engine
 
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,50 @@
+"""App database: the Alembic migrations create what the storage models describe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from api import repository
+from api.db import Database
+from api.storage import Base
+
+
+def test_migrations_match_models_and_are_idempotent(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'sub' / 'app.sqlite3'}")
+    db.migrate()
+    db.migrate()
+    assert set(inspect(db.engine).get_table_names()) >= {
+        "handoffs",
+        "feedback",
+        "search_log",
+        "conversation_state",
+        "alembic_version",
+    }
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_sender_state_roundtrip(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'app.sqlite3'}")
+    db.migrate()
+    assert repository.get_sender_state(db, "w-1") == repository.SenderState(None, None)
+    repository.remember_sender(db, "w-1", "hans", "zh")
+    repository.remember_sender(db, "w-1", "hant", None)
+    assert repository.get_sender_state(db, "w-1") == repository.SenderState("hant", None)
+
+
+def test_handoff_references_are_unique(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'app.sqlite3'}")
+    db.migrate()
+    refs = {
+        repository.create_handoff(
+            db, sender="w", language="en", reason="requested", transcript=[], searches=[]
+        )
+        for _ in range(20)
+    }
+    assert len(refs) == 20
