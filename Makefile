@@ -39,7 +39,22 @@ $(MODEL_DIR)/.converted: $(VENV)/.installed forms_index/model_convert.py
 var/index/current: $(MODEL_DIR)/.converted data/forms/catalogue.jsonl data/forms/aliases.json data/forms/reference.json
 	$(PY) -m forms_index build
 
-test: setup ## run every test (unit, integration, browser)
+run: setup ## start Rasa, the action server and the api at http://127.0.0.1:8000 (API_PORT=... changes it); Ctrl-C stops all
+	$(PY) -m api.stack
+
+.PHONY: browser-deps
+browser-deps: node_modules/.installed ## browser-test dependencies: Debian's chromium (installed when root) and axe-core (npm ci)
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "chromium is missing: run 'apt-get install chromium fonts-noto-cjk' as root" >&2; exit 1; fi; \
+	fi
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: setup browser-deps ## run every test (unit, integration, browser)
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed ## ruff lint and format check
