@@ -94,7 +94,9 @@ class StackConfig:
 
 
 @dataclass
-class _Service:
+class Service:
+    """One process of the stack: its command line and environment."""
+
     name: str
     argv: list[str]
     env: dict[str, str]
@@ -111,12 +113,13 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 class Stack:
     """Starts, watches and stops Rasa, the action server and the api."""
 
-    def __init__(self, config: StackConfig) -> None:
+    def __init__(self, config: StackConfig, services: Sequence[Service] | None = None) -> None:
         self.config = config
         base = {**os.environ, **config.env}
         self.secrets = generate_secrets(base)
         self._base_env = {**base, **self.secrets}
-        self._services = {s.name: s for s in self._build_services()}
+        self._services = {s.name: s for s in (services or self._build_services())}
+        self._order = [s.name for s in (services or [])] or list(SERVICE_ORDER)
 
     # -- set-up ----------------------------------------------------------------------------
     def _endpoints_file(self) -> Path:
@@ -131,7 +134,7 @@ class Stack:
         out.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         return out
 
-    def _build_services(self) -> list[_Service]:
+    def _build_services(self) -> list[Service]:
         cfg = self.config
         cfg.var_dir.mkdir(parents=True, exist_ok=True)
         model = cfg.rasa_model or latest_rasa_model(cfg.root / "models" / "rasa")
@@ -170,7 +173,7 @@ class Stack:
         }
         token = self.secrets["RASA_TOKEN"]
         return [
-            _Service(
+            Service(
                 "actions",
                 [
                     str(cfg.rasa_bin),
@@ -183,7 +186,7 @@ class Stack:
                 ],
                 actions_env,
             ),
-            _Service(
+            Service(
                 "rasa",
                 [
                     str(cfg.rasa_bin),
@@ -204,12 +207,12 @@ class Stack:
                 ],
                 rasa_env,
             ),
-            _Service("api", [str(cfg.app_python), "-m", "api"], api_env),
+            Service("api", [str(cfg.app_python), "-m", "api"], api_env),
         ]
 
     # -- processes ---------------------------------------------------------------------------
-    def start(self, names: Sequence[str] = SERVICE_ORDER) -> None:
-        for name in names:
+    def start(self) -> None:
+        for name in self._order:
             self.start_service(name)
 
     def start_service(self, name: str) -> None:
@@ -261,7 +264,7 @@ class Stack:
         log.info("stopped %s", name)
 
     def stop(self) -> None:
-        for name in reversed(SERVICE_ORDER):
+        for name in reversed(self._order):
             self.stop_service(name)
 
     def pids(self) -> dict[str, int]:
@@ -335,6 +338,7 @@ def _config_from_settings(args: argparse.Namespace) -> StackConfig:
     rasa = urlsplit(settings.rasa_url)
     actions = urlsplit(settings.actions_url)
     return StackConfig(
+        var_dir=args.var_dir or PROJECT_ROOT / "var",
         api_host=settings.api_host,
         api_port=args.port or settings.api_port,
         rasa_port=rasa.port or 5005,
@@ -347,6 +351,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api.stack", description=__doc__)
     parser.add_argument("--port", type=int, default=None, help="api port (default: API_PORT)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to become ready")
+    parser.add_argument(
+        "--var-dir", type=Path, default=None, help="runtime folder (default: var/ of the project)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s stack: %(message)s")
     try:
