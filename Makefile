@@ -42,7 +42,7 @@ $(MODEL_DIR)/.converted: $(VENV)/.installed forms_index/model_convert.py
 	$(PY) -m forms_index convert-model --out $(MODEL_DIR)
 	touch $@
 
-var/index/current: $(MODEL_DIR)/.converted data/forms/catalogue.jsonl data/forms/aliases.json data/forms/reference.json
+var/index/current: $(MODEL_DIR)/.converted data/forms/catalogue.jsonl data/forms/aliases.json data/forms/reference.json data/lexicon/colloquial.tsv
 	$(PY) -m forms_index build
 
 train: $(RASA_MODEL) ## train the Rasa model (models/rasa/bot.tar.gz) when the bot's files changed

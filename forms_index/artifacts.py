@@ -6,6 +6,7 @@ Layout under the index root::
     <root>/<version>/meta.json       what the version is: rows, model, normalisation, hashes
     <root>/<version>/catalogue.jsonl the entries it serves (JSONL, never pickle)
     <root>/<version>/aliases.json    the alias map it was built with
+    <root>/<version>/lexicon.tsv     the citizen vocabulary it expands queries with
     <root>/current                   the name of the live version (one line)
 
 A version is written into ``<root>/.building-<version>/`` and renamed into place only
@@ -34,7 +35,7 @@ from forms_index.errors import IndexArtifactError
 
 #: Bumped when the artefact layout or the meaning of its fields changes.
 FORMAT_VERSION = 1
-FILES = ("index.faiss", "catalogue.jsonl", "aliases.json")
+FILES = ("index.faiss", "catalogue.jsonl", "aliases.json", "lexicon.tsv")
 _VERSION_RE = re.compile(r"^\d{8}T\d{6}\d{3}Z-[0-9a-f]{8}$")
 CURRENT = "current"
 
@@ -227,6 +228,11 @@ def read_meta(folder: Path) -> dict[str, Any]:
 
 def verify_files(folder: Path, meta: dict[str, Any]) -> None:
     """Refuse a version whose files are missing or differ from their recorded checksums."""
+    unlisted = [name for name in FILES if name not in meta["files"]]
+    if unlisted:
+        raise IndexArtifactError(
+            f"index version {folder.name} lacks {', '.join(unlisted)}: rebuild it"
+        )
     for name, digest in meta["files"].items():
         path = folder / name
         if not path.exists():

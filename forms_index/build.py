@@ -22,6 +22,7 @@ from forms_index.catalogue import Entry, catalogue_hash, dump_jsonl
 from forms_index.documents import entry_docs
 from forms_index.embedding_cache import EmbeddingCache
 from forms_index.encoder import Encoder
+from forms_index.lexicon import Lexicon
 from forms_index.normalize import BUILTIN_FORM_PREFIXES, form_prefixes_of
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def build_version(
     entries: Sequence[Entry],
     aliases: dict[str, list[str]],
     *,
+    lexicon_text: str,
     encoder: Encoder,
     store: IndexStore,
     cache_path: Path,
@@ -69,7 +71,8 @@ def build_version(
 
     vectors, embedded = _embed(passages, encoder, cache_path, progress)
 
-    content_hash = catalogue_hash(entries, aliases)
+    Lexicon(lexicon_text)  # refuse a malformed vocabulary file before writing anything
+    content_hash = catalogue_hash(entries, aliases, lexicon_text)
     version = new_version_name(content_hash)
     form_numbers = [k for d in docs for k in d.form_numbers]
     with store.building(version) as folder:
@@ -80,6 +83,7 @@ def build_version(
             index.add(vectors)
         faiss.write_index(index, str(folder / "index.faiss"))
         (folder / "catalogue.jsonl").write_text(dump_jsonl(entries), encoding="utf-8")
+        (folder / "lexicon.tsv").write_text(lexicon_text, encoding="utf-8")
         (folder / "aliases.json").write_text(
             json.dumps(aliases, ensure_ascii=False, indent=0), encoding="utf-8"
         )

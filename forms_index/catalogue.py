@@ -321,11 +321,14 @@ def dump_jsonl(entries: Sequence[Entry]) -> str:
     return "".join(json.dumps(e.to_row(), ensure_ascii=False) + "\n" for e in entries)
 
 
-def catalogue_hash(entries: Sequence[Entry], aliases: dict[str, list[str]]) -> str:
+def catalogue_hash(
+    entries: Sequence[Entry], aliases: dict[str, list[str]], lexicon: str = ""
+) -> str:
     """A stable hash of what an index is built from."""
     h = hashlib.sha256()
     h.update(dump_jsonl(entries).encode())
     h.update(json.dumps(aliases, ensure_ascii=False, sort_keys=True).encode())
+    h.update(lexicon.encode())
     return h.hexdigest()
 
 

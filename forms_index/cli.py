@@ -93,6 +93,7 @@ def _cmd_build(args: argparse.Namespace, settings: IndexSettings) -> int:
     result = build_version(
         entries,
         alias_map,
+        lexicon_text=settings.lexicon_path.read_text(encoding="utf-8"),
         encoder=encoder,
         store=store,
         cache_path=settings.embedding_cache_path,

@@ -54,3 +54,37 @@ class BM25:
     def max_score(self, query: Sequence[str]) -> float:
         """An upper bound used to scale scores to about 0..1 (sum of the query's idf)."""
         return float(sum(self.idf.get(t, 0.0) for t in dict.fromkeys(query))) or 1.0
+
+
+class Coverage:
+    """How much of a query's weight (idf) a document's field contains, 0..1.
+
+    Used on titles: a query whose words are all in an entry's title names that entry,
+    whatever the length of its description.
+    """
+
+    def __init__(self, docs: Sequence[Sequence[str]], idf: dict[str, float]) -> None:
+        self.vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        for i, d in enumerate(docs):
+            for term in set(d):
+                rows.append(i)
+                cols.append(self.vocab.setdefault(term, len(self.vocab)))
+        self._matrix = sparse.csc_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)),
+            shape=(len(docs), max(len(self.vocab), 1)),
+        )
+        self._idf = idf
+        self._default_idf = max(idf.values(), default=1.0)
+        self.size = len(docs)
+
+    def scores(self, query: Sequence[str]) -> np.ndarray:
+        terms = list(dict.fromkeys(query))
+        weights = {t: self._idf.get(t, self._default_idf) for t in terms}
+        total = sum(weights.values())
+        cols = [self.vocab[t] for t in terms if t in self.vocab]
+        if not cols or total <= 0:
+            return np.zeros(self.size, dtype=np.float32)
+        w = np.array([weights[t] for t in terms if t in self.vocab], dtype=np.float32)
+        return np.asarray(self._matrix[:, cols] @ w).ravel() / total

@@ -8,13 +8,17 @@ version in ``quality.json`` so the versions list can show them.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from forms_index.artifacts import IndexStore
 from forms_index.encoder import Encoder
+from forms_index.errors import IndexArtifactError
 from forms_index.eval import Metrics, evaluate, load_queries
 from forms_index.search import SearchEngine
+
+log = logging.getLogger(__name__)
 
 #: MRR may wobble this much (fusion scores move a little when entries are added).
 MRR_TOLERANCE = 0.01
@@ -73,9 +77,15 @@ def gate(
     live_version = store.current_version()
     live: Metrics | None = None
     if live_version and live_version != version:
-        if live_engine is None or live_engine.version != live_version:
-            live_engine = SearchEngine.load(store.path(live_version), encoder)
-        live = measure(live_engine, queries_path)
+        try:
+            if live_engine is None or live_engine.version != live_version:
+                live_engine = SearchEngine.load(store.path(live_version), encoder)
+            live = measure(live_engine, queries_path)
+        except IndexArtifactError as exc:
+            # A live version this code cannot read (older format, other model) is no
+            # baseline: the new version is measured on its own.
+            log.warning("live version %s not comparable: %s", live_version, exc)
+            live_version = None
     verdict = GateVerdict(passes(new, live), new, live, live_version)
     write_quality(store.path(version), verdict)
     return verdict

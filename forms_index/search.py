@@ -38,9 +38,10 @@ from forms_index.catalogue import Entry
 from forms_index.documents import FIELD_WEIGHTS, EntryDoc, entry_docs
 from forms_index.encoder import Encoder
 from forms_index.errors import IndexArtifactError
-from forms_index.lexical import BM25
+from forms_index.lexical import BM25, Coverage
+from forms_index.lexicon import Lexicon
 from forms_index.normalize import Normalizer, has_han, to_traditional
-from forms_index.tokenize import Tokenizer
+from forms_index.tokenize import ZH_STOPWORDS, Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -95,17 +96,31 @@ class SearchConfig:
     w_dense: float = 0.35
     w_lexical: float = 0.35
     w_bigram: float = 0.15
+    w_title: float = 0.3
+    #: An alias found in the query scores this much even when it explains little of it.
+    alias_floor: float = 0.5
     #: Candidates taken from each ranked signal before fusion.
     candidates: int = 60
     #: Options of a clarifying question must score within this fraction of the best.
     clarify_margin: float = 0.15
+    #: Text given to the encoder: "raw" query, or the "rewrite" of Cantonese grammar
+    #: words with the vocabulary's formal expansions appended.
+    dense_text: str = "rewrite"
+    #: Whether the lexicon's expansions feed the lexical signals.
+    expand_lexical: bool = True
 
 
 @dataclass
-class _Signals:
+class Signals:
+    """Every signal of one query, each an array over the entries (or sparse hits)."""
+
     number: dict[int, float] = field(default_factory=dict)
     alias: dict[int, float] = field(default_factory=dict)
     alias_terms: dict[str, list[int]] = field(default_factory=dict)
+    dense: np.ndarray | None = None
+    lexical: np.ndarray | None = None
+    bigram: np.ndarray | None = None
+    title: np.ndarray | None = None
 
 
 class SearchEngine:
@@ -121,6 +136,7 @@ class SearchEngine:
         index: faiss.Index,
         encoder: Encoder,
         tokenizer: Tokenizer,
+        lexicon: Lexicon,
         config: SearchConfig | None = None,
     ) -> None:
         self.version = version
@@ -137,6 +153,7 @@ class SearchEngine:
         assert isinstance(norm, dict)
         self.normalizer = Normalizer(norm.get("form_prefixes", ()))
         self._tokenizer = tokenizer
+        self.lexicon = lexicon
         docs = entry_docs(entries, aliases)
         self._docs = docs
         self._numbers: dict[str, list[int]] = defaultdict(list)
@@ -145,12 +162,8 @@ class SearchEngine:
                 self._numbers[key].append(i)
         self._aliases = self._alias_index(docs)
         self._bm25 = BM25([self._lexical_tokens(d) for d in docs])
-        self._bigrams = BM25(
-            [
-                Tokenizer.han_bigrams(self.normalizer(" ".join(d.lexical_fields().values())))
-                for d in docs
-            ]
-        )
+        self._bigrams = BM25([self._bigram_tokens(d) for d in docs])
+        self._titles = Coverage([self._title_tokens(d) for d in docs], self._bm25.idf)
 
     # -- loading ---------------------------------------------------------------------
     @classmethod
@@ -212,6 +225,7 @@ class SearchEngine:
             index=index,
             encoder=encoder,
             tokenizer=tokenizer,
+            lexicon=Lexicon((path / "lexicon.tsv").read_text(encoding="utf-8")),
             config=config,
         )
 
@@ -253,11 +267,12 @@ class SearchEngine:
         if not q or not re.search(r"\w", q):
             return SearchResponse(query=query, results=[])
         started = time.perf_counter()
-        scores, why = self._score(text, q)
+        sig = self.signals(text, q)
+        scores, why = self.fuse(sig)
         allowed = self._filter(department, topic, kind)
         order = [i for i in np.argsort(-scores, kind="stable") if scores[i] > 0 and allowed[i]]
         results = [self._result(i, float(scores[i]), why[i]) for i in order[:k]]
-        clarify = self._clarify(q, scores, allowed) if results else None
+        clarify = self._clarify(q, sig, scores, allowed) if results else None
         log.debug("search %.1f ms", (time.perf_counter() - started) * 1000)
         return SearchResponse(query=query, results=results, clarify=clarify)
 
@@ -273,46 +288,63 @@ class SearchEngine:
                     allowed[i] = False
         return allowed
 
-    def _score(self, raw: str, q: str) -> tuple[np.ndarray, list[list[str]]]:
+    def signals(self, raw: str, q: str) -> Signals:
+        """Compute every signal for a query (``q`` is ``raw`` normalised)."""
+        sig = self._exact_signals(q)
+        expansions = self.lexicon.expansions(q)
+        sig.dense = self._dense(self._dense_query(raw, q, expansions))
+        lexical_q = (
+            f"{q} {' '.join(expansions)}" if self.config.expand_lexical and expansions else q
+        )
+        tokens = self._tokenizer.tokens(lexical_q)
+        sig.lexical = np.minimum(
+            self._bm25.scores(tokens) / self._bm25.max_score(tokens) / 3.0, 1.0
+        )
+        bigrams = self._query_bigrams(q)
+        sig.bigram = (
+            np.minimum(self._bigrams.scores(bigrams) / self._bigrams.max_score(bigrams), 1.0)
+            if bigrams
+            else np.zeros(len(self.entries), dtype=np.float32)
+        )
+        sig.title = self._titles.scores(self._tokenizer.tokens(q))
+        return sig
+
+    def fuse(self, sig: Signals) -> tuple[np.ndarray, list[list[str]]]:
+        """Weighted sum of the signals; ``why`` names those that put an entry forward."""
         cfg = self.config
         n = len(self.entries)
         why: list[list[str]] = [[] for _ in range(n)]
         total = np.zeros(n, dtype=np.float32)
-
-        sig = self._exact_signals(q)
         for i, s in sig.number.items():
             total[i] += cfg.w_number * s
             why[i].append("form_no")
         for i, s in sig.alias.items():
             total[i] += cfg.w_alias * s
             why[i].append("alias")
-
-        dense = self._dense(raw)
-        for i in np.argsort(-dense)[: cfg.candidates]:
-            if dense[i] > 0:
-                total[i] += cfg.w_dense * dense[i]
-                why[i].append("dense")
-
-        tokens = self._tokenizer.tokens(q)
-        lex = self._bm25.scores(self._weighted(tokens)) / self._bm25.max_score(tokens) / 3.0
-        bigrams = Tokenizer.han_bigrams(q)
-        big = (
-            self._bigrams.scores(bigrams) / self._bigrams.max_score(bigrams)
-            if bigrams
-            else np.zeros(n, dtype=np.float32)
-        )
-        for i in np.argsort(-lex)[: cfg.candidates]:
-            if lex[i] > 0:
-                total[i] += cfg.w_lexical * min(lex[i], 1.0)
-                why[i].append("lexical")
-        for i in np.argsort(-big)[: cfg.candidates]:
-            if big[i] > 0:
-                total[i] += cfg.w_bigram * min(big[i], 1.0)
+        for name, weight, values in (
+            ("dense", cfg.w_dense, sig.dense),
+            ("lexical", cfg.w_lexical, sig.lexical),
+            ("bigram", cfg.w_bigram, sig.bigram),
+        ):
+            assert values is not None
+            top = np.argpartition(-values, min(cfg.candidates, n - 1))[: cfg.candidates]
+            top = top[values[top] > 0]
+            total[top] += weight * values[top]
+            if name != "bigram":
+                for i in top:
+                    why[i].append(name)
+        assert sig.title is not None
+        total += cfg.w_title * sig.title * (total > 0)
         return total, why
 
-    def _dense(self, raw: str) -> np.ndarray:
+    def _dense_query(self, raw: str, q: str, expansions: list[str]) -> str:
+        if self.config.dense_text == "raw":
+            return to_traditional(raw) if has_han(raw) else raw
+        text = self.lexicon.rewrite(q)
+        return f"{text} {' '.join(expansions)}" if expansions else text
+
+    def _dense(self, text: str) -> np.ndarray:
         """Per-entry dense score: best passage cosine, standardised over the catalogue."""
-        text = to_traditional(raw) if has_han(raw) else raw
         qv = self._encoder.encode_query(text).reshape(1, -1)
         sims, rows = self._index.search(qv, self._index.ntotal)
         best = np.full(len(self.entries), -1.0, dtype=np.float32)
@@ -322,8 +354,23 @@ class SearchEngine:
         # ~4 standard deviations above the mean is as sure as dense retrieval gets.
         return np.clip(z / 4.0, 0.0, 1.5)
 
-    def _exact_signals(self, q: str) -> _Signals:
-        sig = _Signals()
+    def _query_bigrams(self, q: str) -> list[str]:
+        """Character bigrams of the query's content words (fillers removed)."""
+        words = self._tokenizer.tokens(q, stopwords=False)
+        content = "".join(" " if w in ZH_STOPWORDS or not has_han(w) else w for w in words)
+        return Tokenizer.han_bigrams(content)
+
+    def _title_tokens(self, doc: EntryDoc) -> list[str]:
+        e = doc.entry
+        text = " ".join([e.title_en, e.title_zh, e.title_zh_unofficial, *doc.form_numbers])
+        return self._tokenizer.tokens(self.normalizer(text))
+
+    def _bigram_tokens(self, doc: EntryDoc) -> list[str]:
+        text = self.normalizer(" ".join(doc.lexical_fields().values()))
+        return Tokenizer.han_bigrams(text)
+
+    def _exact_signals(self, q: str) -> Signals:
+        sig = Signals()
         for key in _number_candidates(q):
             for i in self._numbers.get(key, ()):
                 sig.number[i] = 1.0
@@ -331,7 +378,7 @@ class SearchEngine:
         for term, (pattern, targets) in self._aliases.items():
             if pattern.search(q):
                 coverage = min(1.0, len(term) / max(content, 1))
-                strength = 0.5 + 0.5 * coverage
+                strength = self.config.alias_floor + (1 - self.config.alias_floor) * coverage
                 sig.alias_terms[term] = targets
                 for i in targets:
                     sig.alias[i] = max(sig.alias.get(i, 0.0), strength)
@@ -344,7 +391,8 @@ class SearchEngine:
         for i, d in enumerate(docs):
             for a in d.aliases:
                 term = self.normalizer(a)
-                if len(term) < 2 or (not has_han(term) and len(term) < 3 and not term.isupper()):
+                # Two-letter Latin aliases count only as acronyms ("BR", "HA").
+                if len(term) < 2 or (not has_han(term) and len(term) < 3 and not a.isupper()):
                     continue
                 if i not in by_term[term]:
                     by_term[term].append(i)
@@ -363,13 +411,10 @@ class SearchEngine:
             out.extend(self._tokenizer.tokens(self.normalizer(text)) * FIELD_WEIGHTS[name])
         return out
 
-    @staticmethod
-    def _weighted(tokens: list[str]) -> list[str]:
-        return tokens
-
-    def _clarify(self, q: str, scores: np.ndarray, allowed: np.ndarray) -> Clarify | None:
+    def _clarify(
+        self, q: str, sig: Signals, scores: np.ndarray, allowed: np.ndarray
+    ) -> Clarify | None:
         """Ask when the query is (mostly) one ambiguous alias whose meanings score alike."""
-        sig = self._exact_signals(q)
         if sig.number:
             return None
         content = _content_length(q)

@@ -28,6 +28,8 @@ class IndexSettings(BaseSettings):
     catalogue_path: Path = PROJECT_ROOT / "data" / "forms" / "catalogue.jsonl"
     #: Colloquial aliases (term -> ids), merged with each entry's own aliases.
     aliases_path: Path = PROJECT_ROOT / "data" / "forms" / "aliases.json"
+    #: Citizen vocabulary (Cantonese, mainland terms) used to expand queries.
+    lexicon_path: Path = PROJECT_ROOT / "data" / "lexicon" / "colloquial.tsv"
     #: Known departments and topics: catalogue rows naming others are refused.
     reference_path: Path = PROJECT_ROOT / "data" / "forms" / "reference.json"
     #: Regression query set: the quality gate when content staff publish.
