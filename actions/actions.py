@@ -165,9 +165,14 @@ class ActionSetLanguage(Action):
             language = detect_language(text, current, meta_lang)
         script = tracker.get_slot("script")
         if not is_button_payload(text):
-            script = meta_script or detect_script(text) or script
-        if script is None:
-            script = "hant" if language == "zh" else "latin"
+            detected = meta_script or detect_script(text)
+            # a Latin-only message ("BIR60") in a Chinese conversation keeps the script
+            if detected in ("hant", "hans") or (detected == "latin" and language == "en"):
+                script = detected
+        if language == "zh" and script not in ("hant", "hans"):
+            script = "hant"
+        elif script is None:
+            script = "latin"
         return [SlotSet("language", language), SlotSet("script", script)]
 
 

@@ -20,8 +20,14 @@ def option_index(text: str) -> int | None:
     """Zero-based position named in "the second one", "第二個", "option 2"; else None."""
     lowered = text.lower()
     for index, words in _ORDINALS:
-        if any(w in lowered for w in words):
-            return index
+        for word in words:
+            found = (
+                re.search(rf"(?<![a-z]){word}(?![a-z])", lowered)
+                if word.isascii()
+                else word in lowered
+            )
+            if found:
+                return index
     match = _DIGIT_RE.search(lowered)
     return int(match.group(1)) - 1 if match else None
 
