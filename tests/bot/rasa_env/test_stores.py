@@ -112,3 +112,21 @@ def test_lock_store_rejects_unknown_kind(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("RASA_LOCK_STORE", "zookeeper")
     with pytest.raises(ValueError, match="RASA_LOCK_STORE"):
         EnvLockStore(None)
+
+
+def test_rasa_expands_variables_in_endpoints_but_has_no_defaults(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why the stores read the environment themselves (docs/bot.md)."""
+    from rasa.shared.exceptions import RasaException
+
+    path = tmp_path / "endpoints.yml"
+    path.write_text("tracker_store:\n  type: SQL\n  db: ${BOT_TEST_DB}\n", encoding="utf-8")
+    monkeypatch.setenv("BOT_TEST_DB", "from-env.db")
+    assert read_endpoint_config(str(path), "tracker_store").kwargs["db"] == "from-env.db"
+    monkeypatch.delenv("BOT_TEST_DB")
+    with pytest.raises(RasaException, match="environment variables"):
+        read_endpoint_config(str(path), "tracker_store")
+    path.write_text("tracker_store:\n  db: ${BOT_TEST_DB:-default.db}\n", encoding="utf-8")
+    with pytest.raises(RasaException):
+        read_endpoint_config(str(path), "tracker_store")
