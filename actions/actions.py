@@ -254,7 +254,12 @@ class ActionSearchForms(Action):
         if len(options) >= 2:
             question, buttons = m.clarify_message(outcome.clarify or {}, lang)
             dispatcher.utter_message(text=question, buttons=buttons)
-            return [*events, SlotSet("clarify_options", options), SlotSet("offer", None)]
+            return [
+                *events,
+                SlotSet("clarify_options", options),
+                SlotSet("result_offset", 0.0),  # "more" after a question starts at the top
+                SlotSet("offer", None),
+            ]
         if not outcome.results:
             return [*events, *await _failed(dispatcher, tracker, "no_results", searches)]
         page = get_settings().page_size

@@ -158,6 +158,7 @@ def test_ambiguity_asks_one_question_with_an_option_per_button(api: StubApi) -> 
     assert "車牌" in messages[0]["text"]
     assert [b["title"] for b in messages[0]["buttons"]] == ["駕駛執照", "車輛牌照"]
     assert slots(events)["clarify_options"] == CLARIFY["options"]
+    assert slots(events)["result_offset"] == 0.0
 
 
 def test_choosing_an_option_shows_its_forms(api: StubApi) -> None:
