@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 #: ``progress(stage, fraction)``: stage is "embedding" or "writing"; fraction in 0..1.
 Progress = Callable[[str, float], None]
 #: Identifies how passages are made (documents.EntryDoc.passages); part of the meta.
-PASSAGE_SCHEME = "per-language+aliases/v1"
+PASSAGE_SCHEME = "joint-titles-descriptions-aliases/v2"
 
 
 @dataclass(frozen=True)

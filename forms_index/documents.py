@@ -33,17 +33,20 @@ class EntryDoc:
     def passages(self) -> list[str]:
         """Passages embedded for dense retrieval; an entry scores its best passage.
 
-        One passage per language keeps each close to how citizens phrase a need in
-        that language; aliases get their own passage, as they are the citizens' words.
+        One joint passage per entry: both titles, both descriptions and the citizens'
+        aliases. Measured against one passage per language plus an alias passage, and
+        against adding title-only or per-alias passages, it ranked best under
+        cross-validation (``docs/search.md``) and embeds a third as many texts.
         """
         e = self.entry
-        out = [_join(e.title_en, e.description_en)]
-        zh_title = e.title_zh_any
-        if zh_title or e.description_zh:
-            out.append(_join(zh_title, e.description_zh, sep="。"))
-        if self.aliases:
-            out.append(f"{e.title_en}: " + "; ".join(self.aliases))
-        return out
+        parts = [
+            f"{e.title_en}.",
+            f"{e.title_zh_any}。" if e.title_zh_any else "",
+            e.description_en,
+            e.description_zh,
+            "; ".join(self.aliases),
+        ]
+        return [" ".join(p for p in parts if p)]
 
     def lexical_fields(self) -> dict[str, str]:
         e = self.entry
@@ -54,13 +57,6 @@ class EntryDoc:
             "description": " ".join([e.description_en, e.description_zh]),
             "department": " ".join([e.department_en, e.department_zh, e.department_code]),
         }
-
-
-def _join(title: str, description: str, *, sep: str = ". ") -> str:
-    title, description = title.strip(), description.strip()
-    if title and description:
-        return f"{title}{sep}{description}"
-    return title or description
 
 
 def entry_docs(entries: Sequence[Entry], aliases: dict[str, list[str]]) -> list[EntryDoc]:

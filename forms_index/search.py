@@ -92,10 +92,10 @@ class SearchConfig:
     """Fusion weights and thresholds (measured by ``python -m forms_index eval``)."""
 
     w_number: float = 1.0
-    w_alias: float = 0.6
-    w_dense: float = 0.35
-    w_lexical: float = 0.35
-    w_bigram: float = 0.15
+    w_alias: float = 0.2
+    w_dense: float = 0.5
+    w_lexical: float = 0.7
+    w_bigram: float = 0.0
     w_title: float = 0.3
     #: An alias found in the query scores this much even when it explains little of it.
     alias_floor: float = 0.5
