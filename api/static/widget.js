@@ -153,6 +153,32 @@
     }
     return node;
   }
+  // Icons are SVG paths built with createElementNS (emoji need fonts many systems lack).
+  var ICONS = {
+    chat: "M20 2H4c-1.1 0-2 .9-2 2v18l4-4h14c1.1 0 2-.9 2-2V4c0-1.1-.9-2-2-2z",
+    thumb:
+      "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 " +
+      "7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23" +
+      ".14-.47.14-.73v-2z",
+  };
+  function icon(name, flip) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "20");
+    svg.setAttribute("height", "20");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    svg.setAttribute("class", "icon");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", ICONS[name]);
+    path.setAttribute("fill", "currentColor");
+    if (flip) {
+      path.setAttribute("transform", "rotate(180 12 12)");
+    }
+    svg.appendChild(path);
+    return svg;
+  }
   function safeHttpsUrl(url) {
     try {
       var parsed = new URL(String(url));
@@ -174,9 +200,8 @@
     "aria-expanded": "false",
     "aria-controls": "hkf-panel",
   });
-  var launcherIcon = el("span", { className: "launcher-icon", "aria-hidden": "true" }, "💬");
   var launcherLabel = el("span", { className: "launcher-label" });
-  launcher.appendChild(launcherIcon);
+  launcher.appendChild(icon("chat"));
   launcher.appendChild(launcherLabel);
 
   var panel = el("section", { id: "hkf-panel", className: "panel", "aria-labelledby": "hkf-title" });
@@ -304,14 +329,15 @@
 
   function renderFeedback(entry) {
     var box = el("div", { className: "feedback", role: "group", "aria-label": t("helpful") + " / " + t("notHelpful") });
-    [["good", "👍", "helpful"], ["bad", "👎", "notHelpful"]].forEach(function (spec) {
+    [["good", false, "helpful"], ["bad", true, "notHelpful"]].forEach(function (spec) {
       var b = el("button", {
         type: "button",
         className: "thumb thumb-" + spec[0],
         "aria-label": t(spec[2]),
         "aria-pressed": String(entry.rating === spec[0]),
         title: t(spec[2]),
-      }, spec[1]);
+      });
+      b.appendChild(icon("thumb", spec[1]));
       b.addEventListener("click", function () {
         sendFeedback(entry, spec[0], box);
       });

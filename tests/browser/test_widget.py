@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -21,19 +25,18 @@ def test_cantonese_question_gets_the_right_form(widget: Widget) -> None:
     widget.open()
     widget.page.locator(".lang", has_text="繁體").click()
     reply = widget.ask("我想申請生果金，點搞？")
-    assert "swd-ssa-application" in widget.card_ids()
+    assert "swd-ssa-application" in widget.card_ids(), widget.text_of(reply)
     card = widget.cards.first
     expect(card.locator(".card-title")).to_have_text(CJK)
     link = card.locator(".card-links a").first
     assert link.get_attribute("href").startswith("https://")
     assert link.get_attribute("rel") == "noopener noreferrer"
-    assert reply
 
 
 def test_english_question(widget: Widget) -> None:
     widget.open()
-    widget.ask("How do I file my individual tax return?")
-    assert "ird-bir60" in widget.card_ids()
+    reply = widget.ask("How do I file my individual tax return?")
+    assert "ird-bir60" in widget.card_ids(), widget.text_of(reply)
     expect(widget.cards.filter(has_text="BIR60").first).to_be_visible()
     expect(widget.cards.filter(has_text="Tax Return").first).to_be_visible()
 
@@ -115,8 +118,8 @@ def test_user_markup_is_shown_as_text(widget: Widget) -> None:
 
 def test_catalogue_markup_is_shown_as_text(widget: Widget) -> None:
     widget.open()
-    widget.ask(f"I need the {MARKUP_ALIAS} form")
-    assert MARKUP_ENTRY_ID in widget.card_ids()
+    reply = widget.ask(f"{MARKUP_ALIAS} form")
+    assert MARKUP_ENTRY_ID in widget.card_ids(), widget.text_of(reply)
     title = widget.cards.filter(has_text="Widget markup check").first.locator(".card-title")
     expect(title).to_have_text(MARKUP_TITLE)
     assert widget.page.locator(".hkforms-widget-host img, .hkforms-widget-host b").count() == 0
@@ -127,7 +130,7 @@ def test_talk_to_a_person_creates_a_handoff(widget: Widget, live_stack: LiveStac
     widget.open()
     widget.ask("How do I renew my passport?")
     before = widget.bot_messages.count()
-    widget.page.get_by_role("button", name="Talk to a person").click()
+    widget.page.locator(".human").click()  # the footer button, not the bot's quick reply
     widget.wait_idle(before)
     deadline = time.monotonic() + 10
     rows: list[tuple[object, ...]] = []
@@ -182,6 +185,8 @@ def test_no_horizontal_overflow_at_360px(widget: Widget, page: Page) -> None:
     assert overflow["doc"] <= PHONE["width"]
     assert overflow["log"] <= 0
     assert overflow["panel"] <= PHONE["width"]
+    widget.user_messages.last.evaluate("e => e.scrollIntoView({block: 'start'})")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "widget-360.png"))
     # the on-screen keyboard leaves ~300 px: the input and the send button stay visible
     page.set_viewport_size({"width": 360, "height": 300})
@@ -195,6 +200,7 @@ def test_no_horizontal_overflow_at_360px(widget: Widget, page: Page) -> None:
 def test_desktop_screenshot(widget: Widget, page: Page) -> None:
     widget.open()
     widget.ask("How do I file my individual tax return?")
+    widget.user_messages.last.evaluate("e => e.scrollIntoView({block: 'start'})")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "widget-desktop.png"))
 
@@ -217,3 +223,34 @@ def test_axe_no_serious_or_critical_violations(widget: Widget, page: Page, axe_s
     assert serious() == []  # open, with cards, quick replies and thumbs
     page.set_viewport_size(PHONE)
     assert serious() == []
+
+
+def test_embedded_on_another_site(page: Page, live_stack: LiveStack, tmp_path: Path) -> None:
+    """One script tag on a page of another origin (listed in CORS_ORIGINS) is enough."""
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html lang="zh-Hant-HK"><head><meta charset="utf-8">'
+        "<title>Department site</title></head><body><main><h1>部門網站</h1></main>"
+        f'<script src="{live_stack.url}/static/widget.js" data-lang="zh" defer></script>'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    handler = functools.partial(QuietHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", live_stack.embed_port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        widget = Widget(page, f"http://127.0.0.1:{live_stack.embed_port}")
+        widget.open()
+        expect(widget.input).to_have_attribute("placeholder", "請輸入你的問題…")
+        with page.expect_response(lambda r: r.url == f"{live_stack.url}/api/chat") as resp:
+            widget.ask("點樣報稅？")
+        assert resp.value.status == 200
+        assert "ird-bir60" in widget.card_ids()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass

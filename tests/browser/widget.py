@@ -38,7 +38,8 @@ class Widget:
 
     @property
     def user_messages(self) -> Locator:
-        return self.page.locator(".msg-user")
+        """The text bubbles of the citizen's messages."""
+        return self.page.locator(".msg-user .bubble")
 
     @property
     def cards(self) -> Locator:

@@ -34,6 +34,8 @@ class LiveStack:
     url: str
     var_dir: Path
     database: Path
+    #: Port of 127.0.0.1 whose origin is in CORS_ORIGINS (a test serves a host page there).
+    embed_port: int
 
     def stop(self) -> None:
         self.stack.stop()
@@ -108,6 +110,7 @@ def start_live_stack(var_dir: Path) -> LiveStack:
         pytest.skip(".venv-rasa is missing: run `make setup`")
     index_dir = build_test_index(var_dir)
     database = var_dir / "app.sqlite3"
+    embed_port = free_port()
     config = StackConfig(
         var_dir=var_dir,
         api_port=free_port(),
@@ -118,6 +121,7 @@ def start_live_stack(var_dir: Path) -> LiveStack:
             "INDEX_DIR": str(index_dir),
             "DATABASE_URL": f"sqlite:///{database}",
             "RATE_LIMIT_PER_MINUTE": "0",
+            "CORS_ORIGINS": f"http://127.0.0.1:{embed_port}",
             "RASA_TRACKER_DB": str(var_dir / "rasa" / "tracker.db"),
         },
     )
@@ -128,4 +132,6 @@ def start_live_stack(var_dir: Path) -> LiveStack:
     except BaseException:
         stack.stop()
         raise
-    return LiveStack(stack=stack, url=config.api_url, var_dir=var_dir, database=database)
+    return LiveStack(
+        stack=stack, url=config.api_url, var_dir=var_dir, database=database, embed_port=embed_port
+    )
