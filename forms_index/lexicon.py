@@ -6,7 +6,9 @@ version). Two kinds of lines:
 * ``expand`` — the query keeps the term and gains the formal words (lexical and dense);
   ``A+B`` fires only when every part is present (``車+賣``: a vehicle being sold);
 * ``rewrite`` — Cantonese grammar words replaced by written Chinese, for the dense
-  encoder only (the multilingual model reads written Chinese far better).
+  encoder only (the multilingual model reads written Chinese far better);
+* ``sense`` — the meanings of an ambiguous term (車牌: driving licence, vehicle
+  licence, registration mark), so the search can ask which one is meant.
 """
 
 from __future__ import annotations
@@ -16,6 +18,16 @@ from dataclasses import dataclass
 
 from forms_index.errors import CatalogueError
 from forms_index.normalize import has_han, normalize
+
+
+@dataclass(frozen=True)
+class Sense:
+    """One meaning of an ambiguous term, and the title words of its entries."""
+
+    key: str
+    label_zh: str
+    label_en: str
+    keywords: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -36,14 +48,22 @@ class Lexicon:
     def __init__(self, text: str = "") -> None:
         self._expand: list[_Rule] = []
         self._rewrite: list[_Rule] = []
+        self._senses: dict[str, tuple[re.Pattern[str], str, list[Sense]]] = {}
         for n, line in enumerate(text.splitlines(), start=1):
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             parts = line.split("\t")
-            if len(parts) < 3 or parts[0] not in ("expand", "rewrite"):
+            if len(parts) < 3 or parts[0] not in ("expand", "rewrite", "sense"):
                 raise CatalogueError(
-                    f"lexicon line {n}: expected 'expand|rewrite<TAB>term<TAB>words'"
+                    f"lexicon line {n}: expected 'expand|rewrite|sense<TAB>term<TAB>words'"
                 )
+            if parts[0] == "sense":
+                self._senses[normalize(parts[1])] = (
+                    _pattern(normalize(parts[1])),
+                    parts[1].strip(),
+                    [_sense(n, column) for column in parts[2:]],
+                )
+                continue
             terms = [normalize(t) for t in parts[1].split("+")]
             value = normalize(parts[2])
             if not all(terms) or not value:
@@ -84,11 +104,29 @@ class Lexicon:
         extra = list(dict.fromkeys(self.expansions(q)))
         return f"{q} {' '.join(extra)}" if extra else q
 
+    def senses(self, q: str) -> list[tuple[str, str, list[Sense]]]:
+        """Ambiguous terms in a normalised query, longest first: (term, as written, meanings)."""
+        found = [(t, d, senses) for t, (p, d, senses) in self._senses.items() if p.search(q)]
+        return sorted(found, key=lambda f: -len(f[0]))
+
     def rewrite(self, q: str) -> str:
         """Cantonese grammar words replaced by written Chinese (for the dense encoder)."""
         if self._rewrite_re is None:
             return q
         return self._rewrite_re.sub(lambda m: self._rewrite_map[m.group(0)], q)
+
+
+def _sense(line: int, column: str) -> Sense:
+    words = [w.strip() for w in column.split("|")]
+    if len(words) < 2 or not all(words):
+        raise CatalogueError(f"lexicon line {line}: a meaning is '中文|English|more words'")
+    keywords = tuple(dict.fromkeys(normalize(w) for w in [words[0], *words[2:]]))
+    return Sense(
+        key=normalize(words[2] if len(words) > 2 else words[1]).replace(" ", "-"),
+        label_zh=words[0],
+        label_en=words[1],
+        keywords=keywords,
+    )
 
 
 def _pattern(term: str) -> re.Pattern[str]:

@@ -47,6 +47,14 @@ log = logging.getLogger(__name__)
 
 MAX_K = 50
 MAX_QUERY_CHARS = 500
+#: A clarifying question considers this many top results.
+CLARIFY_DEPTH = 15
+#: ...and only when the ambiguous term is at least this share of the query's content.
+CLARIFY_COVERAGE = 0.6
+#: Words that say nothing about which service is meant.
+GENERIC_WORDS = frozenset(
+    "申請 申請表 表格 表 網上 續期 辦理 apply application form online renew how".split()
+)
 
 
 class SearchResult(BaseModel):
@@ -102,7 +110,7 @@ class SearchConfig:
     #: Candidates taken from each ranked signal before fusion.
     candidates: int = 60
     #: Options of a clarifying question must score within this fraction of the best.
-    clarify_margin: float = 0.15
+    clarify_margin: float = 0.35
     #: Text given to the encoder: "raw" query, or the "rewrite" of Cantonese grammar
     #: words with the vocabulary's formal expansions appended.
     dense_text: str = "rewrite"
@@ -414,57 +422,49 @@ class SearchEngine:
     def _clarify(
         self, q: str, sig: Signals, scores: np.ndarray, allowed: np.ndarray
     ) -> Clarify | None:
-        """Ask when the query is (mostly) one ambiguous alias whose meanings score alike."""
+        """Ask when the query is mostly an ambiguous term whose meanings score alike.
+
+        Meanings come from the vocabulary's ``sense`` lines (車牌: driving licence,
+        vehicle licence, registration mark). An alias naming several entries is not
+        enough: those are mostly documents of one service (a form, its guide, its
+        e-service), which the results already list. A form number is never ambiguous.
+        """
         if sig.number:
             return None
-        content = _content_length(q)
-        for term, targets in sorted(sig.alias_terms.items(), key=lambda t: -len(t[0])):
-            targets = [i for i in targets if allowed[i]]
-            if len(targets) < 2 or len(term) / max(content, 1) < 0.5:
+        content = self._content(q)
+        ranked = [i for i in np.argsort(-scores, kind="stable")[:CLARIFY_DEPTH] if allowed[i]]
+        if not ranked or scores[ranked[0]] <= 0:
+            return None
+        floor = float(scores[ranked[0]]) * (1 - self.config.clarify_margin)
+        for term, display, senses in self.lexicon.senses(q):
+            if len(term) / max(len(content), 1) < CLARIFY_COVERAGE:
                 continue
-            groups = self._service_groups(targets)
-            if len(groups) < 2:
-                continue
-            best = max(float(scores[i]) for i in targets)
-            close = [
-                g
-                for g in groups
-                if max(float(scores[i]) for i in g) >= best * (1 - self.config.clarify_margin)
-            ]
-            if len(close) < 2:
-                continue
-            close.sort(key=lambda g: -max(float(scores[i]) for i in g))
-            return Clarify(
-                term=term,
-                options=[self._option(g) for g in close[:5]],
-            )
+            options = []
+            for sense in senses:
+                ids = [
+                    i for i in ranked if scores[i] >= floor and self._has_keyword(i, sense.keywords)
+                ]
+                if ids:
+                    options.append(
+                        ClarifyOption(
+                            key=sense.key,
+                            label_en=sense.label_en,
+                            label_zh=sense.label_zh,
+                            ids=[self.entries[i].id for i in ids],
+                        )
+                    )
+            if len(options) >= 2:
+                return Clarify(term=display, options=options)
         return None
 
-    def _service_groups(self, targets: list[int]) -> list[list[int]]:
-        """Targets grouped into services: a form and its e-service are one service."""
-        groups: list[list[int]] = []
-        for i in targets:
-            e = self.entries[i]
-            for g in groups:
-                f = self.entries[g[0]]
-                if e.url == f.url or (
-                    (e.form_no and e.form_no in f.title_en)
-                    or (f.form_no and f.form_no in e.title_en)
-                ):
-                    g.append(i)
-                    break
-            else:
-                groups.append([i])
-        return groups
+    def _content(self, q: str) -> str:
+        """The query without filler words and generic ones ("apply", "表格")."""
+        return "".join(t for t in self._tokenizer.tokens(q) if t not in GENERIC_WORDS)
 
-    def _option(self, group: list[int]) -> ClarifyOption:
-        e = self.entries[group[0]]
-        return ClarifyOption(
-            key=e.id,
-            label_en=e.title_en,
-            label_zh=e.title_zh or e.title_zh_unofficial or e.title_en,
-            ids=[self.entries[i].id for i in group],
-        )
+    def _has_keyword(self, i: int, keywords: Sequence[str]) -> bool:
+        e = self.entries[i]
+        title = self.normalizer(f"{e.title_en} {e.title_zh_any}")
+        return any(k in title for k in keywords)
 
     def _result(self, i: int, score: float, why: list[str]) -> SearchResult:
         e = self.entries[i]
