@@ -205,24 +205,25 @@ def validate_rows(
             result.errors.append(row)
             continue
         problems = _check_reference(line, row, reference)
+        raw_id = str(row.get("id") or "").strip()
+        if raw_id and raw_id in first_line_of:
+            problems.append(
+                RowError(
+                    line,
+                    "id",
+                    f"duplicate id {raw_id!r} (first used on line {first_line_of[raw_id]})",
+                )
+            )
+        elif raw_id:
+            first_line_of[raw_id] = line
         try:
             entry = Entry.model_validate(row)
         except ValidationError as exc:
             result.errors.extend(sorted(_row_errors(line, exc) + problems, key=_field_order))
             continue
         if problems:
-            result.errors.extend(problems)
+            result.errors.extend(sorted(problems, key=_field_order))
             continue
-        if entry.id in first_line_of:
-            result.errors.append(
-                RowError(
-                    line,
-                    "id",
-                    f"duplicate id {entry.id!r} (first used on line {first_line_of[entry.id]})",
-                )
-            )
-            continue
-        first_line_of[entry.id] = line
         if not entry.title_zh_any:
             result.warnings.append(
                 RowError(
