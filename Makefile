@@ -54,7 +54,7 @@ $(RASA_MODEL): $(RASA_VENV)/.installed $(BOT_SOURCES)
 bot-eval: $(RASA_MODEL) ## validate the bot's data, run the test stories, evaluate NLU on held-out examples (results/bot/)
 	$(RASA_RUN) data validate --fail-on-warnings $(RASA_PROJECT)
 	$(RASA_RUN) test core --model $(RASA_MODEL) --stories bot/tests/test_stories.yml --fail-on-prediction-errors --no-plot --out results/bot/stories
-	$(RASA_RUN) test nlu --model $(RASA_MODEL) --nlu bot/tests/nlu_test.yml --no-plot --out results/bot/nlu
+	$(RASA_RUN) test nlu --model $(RASA_MODEL) --domain bot/domain.yml --nlu bot/tests/nlu_test.yml --no-plot --out results/bot/nlu
 	$(RASA_VENV)/bin/python -m bot.eval_report results/bot
 
 run: setup ## start Rasa, the action server and the api at http://127.0.0.1:8000 (API_PORT=... changes it); Ctrl-C stops all
