@@ -221,6 +221,7 @@ class ActionSearchForms(Action):
             return [SlotSet("offer", None)]
 
         settings = get_settings()
+        query = query[: settings.max_query_chars]
         outcome = await _client().search(
             query,
             k=settings.page_size,

@@ -26,8 +26,10 @@ class Settings:
     connect_timeout: float = 2.0
     #: Results per page of cards.
     page_size: int = 5
-    #: Results asked for when narrowing by department or paging (the api caps k).
+    #: Results asked for when narrowing by department or paging (the api's SEARCH_MAX_K).
     max_results: int = 20
+    #: Longest query sent to search (the api's MAX_QUERY_CHARS refuses longer ones).
+    max_query_chars: int = 300
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

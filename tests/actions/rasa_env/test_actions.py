@@ -302,6 +302,11 @@ def test_narrow_then_filter_by_department(api: StubApi) -> None:
     assert messages[0]["text"] == "Results from the Transport Department:"
 
 
+def test_long_messages_are_searched_within_the_api_limit(api: StubApi) -> None:
+    run(a.ActionSearchForms(), api, tracker("passport " * 100, "search"))
+    assert len(api.searches[0]["q"]) == get_settings().max_query_chars
+
+
 def test_browse_without_a_department_shows_the_menu(api: StubApi) -> None:
     messages, _ = run(a.ActionSearchForms(), api, tracker("/browse", "browse"))
     assert messages[0]["text"].startswith("Which department")
