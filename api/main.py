@@ -28,7 +28,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.db import Database
 from api.index import EngineHolder, IndexManager
-from api.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from api.middleware import (
+    BASE_HEADERS,
+    NON_PAGE_CSP,
+    BodySizeLimitMiddleware,
+    SecurityHeadersMiddleware,
+)
 from api.rasa import RasaClient
 from api.ratelimit import InMemoryRateLimiter
 from api.routes import chat, feedback, health, internal, pages, search
@@ -125,9 +130,15 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         type(exc).__name__,
         exc_info=exc,
     )
+    # Starlette answers this from its outermost middleware, past ours: add the headers here.
     return JSONResponse(
         {"detail": "Something went wrong on our side. Please try again later."},
         status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        headers={
+            **BASE_HEADERS,
+            "content-security-policy": NON_PAGE_CSP,
+            "cache-control": "no-store",
+        },
     )
 
 

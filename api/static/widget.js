@@ -465,9 +465,14 @@
     state.retryTimer = window.setTimeout(attempt, seconds * 1000);
   }
 
+  function setPending(pending) {
+    state.pending = pending;
+    save("pending", pending);
+  }
+
   function receive(messages) {
     var query = state.pending ? state.pending.shown : null;
-    state.pending = null;
+    setPending(null);
     state.retryIndex = 0;
     hideStatus();
     setTyping(false);
@@ -539,7 +544,7 @@
     }
     removeReplies();
     append({ role: "user", text: shown || message, ts: Date.now() });
-    state.pending = { message: message, shown: shown || message };
+    setPending({ message: message, shown: shown || message });
     attempt();
   }
 
@@ -675,6 +680,12 @@
     applyStrings();
     renderAll();
     setOpen(Boolean(state.open), false);
+    // A question left unanswered by a reload (or a closed tab) is sent again.
+    var pending = load("pending", null);
+    if (pending && typeof pending.message === "string" && pending.message) {
+      state.pending = { message: pending.message, shown: String(pending.shown || pending.message) };
+      attempt();
+    }
   }
   if (document.body) {
     mount();

@@ -48,3 +48,11 @@ def test_handoff_references_are_unique(tmp_path: Path) -> None:
         for _ in range(20)
     }
     assert len(refs) == 20
+
+
+def test_migrate_entry_point(tmp_path: Path) -> None:
+    from api.migrate import main
+
+    url = f"sqlite:///{tmp_path / 'm' / 'app.sqlite3'}"
+    assert main(["--url", url]) == 0
+    assert "handoffs" in inspect(Database(url).engine).get_table_names()

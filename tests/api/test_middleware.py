@@ -70,3 +70,5 @@ def test_unexpected_error_is_json_without_traceback(tmp_path: Path) -> None:
     assert r.status_code == 500
     assert r.json() == {"detail": "Something went wrong on our side. Please try again later."}
     assert "secret internals" not in r.text
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["content-security-policy"].startswith("default-src 'none'")

@@ -24,8 +24,10 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 def test_cantonese_question_gets_the_right_form(widget: Widget) -> None:
     widget.open()
     widget.page.locator(".lang", has_text="繁體").click()
-    reply = widget.ask("我想申請生果金，點搞？")
-    assert "swd-ssa-application" in widget.card_ids(), widget.text_of(reply)
+    reply = widget.ask_for_cards("我想申請生果金，點搞？")
+    assert {"swd-ssa-application", "swd-ssa-eligibility"} & set(widget.card_ids()), widget.text_of(
+        reply
+    )
     card = widget.cards.first
     expect(card.locator(".card-title")).to_have_text(CJK)
     link = card.locator(".card-links a").first
@@ -35,7 +37,7 @@ def test_cantonese_question_gets_the_right_form(widget: Widget) -> None:
 
 def test_english_question(widget: Widget) -> None:
     widget.open()
-    reply = widget.ask("How do I file my individual tax return?")
+    reply = widget.ask_for_cards("How do I file my individual tax return?")
     assert "ird-bir60" in widget.card_ids(), widget.text_of(reply)
     expect(widget.cards.filter(has_text="BIR60").first).to_be_visible()
     expect(widget.cards.filter(has_text="Tax Return").first).to_be_visible()
@@ -89,7 +91,7 @@ def test_history_restored_after_reload(widget: Widget) -> None:
 
 def test_thumbs_down_is_recorded(widget: Widget, live_stack: LiveStack) -> None:
     widget.open()
-    widget.ask("How do I file my individual tax return?")
+    widget.ask_for_cards("How do I file my individual tax return?")
     answer = widget.page.locator(".msg-bot").filter(has=widget.page.locator(".card")).last
     with widget.page.expect_response(lambda r: r.url.endswith("/api/feedback")) as resp:
         answer.get_by_role("button", name="Not helpful").click()
@@ -103,7 +105,7 @@ def test_thumbs_down_is_recorded(widget: Widget, live_stack: LiveStack) -> None:
     assert len(rows) == 1
     rating, query, result_ids, source = rows[0]
     assert (rating, source) == ("bad", "widget")
-    assert query == "How do I file my individual tax return?"
+    assert query  # the question (or the clarifying option chosen) that led to the cards
     assert "ird-bir60" in result_ids
 
 
@@ -118,7 +120,7 @@ def test_user_markup_is_shown_as_text(widget: Widget) -> None:
 
 def test_catalogue_markup_is_shown_as_text(widget: Widget) -> None:
     widget.open()
-    reply = widget.ask(f"{MARKUP_ALIAS} form")
+    reply = widget.ask_for_cards(f"{MARKUP_ALIAS} form")
     assert MARKUP_ENTRY_ID in widget.card_ids(), widget.text_of(reply)
     title = widget.cards.filter(has_text="Widget markup check").first.locator(".card-title")
     expect(title).to_have_text(MARKUP_TITLE)
@@ -185,13 +187,14 @@ def test_no_horizontal_overflow_at_360px(widget: Widget, page: Page) -> None:
     assert overflow["doc"] <= PHONE["width"]
     assert overflow["log"] <= 0
     assert overflow["panel"] <= PHONE["width"]
-    widget.user_messages.last.evaluate("e => e.scrollIntoView({block: 'start'})")
+    widget.scroll_to_last_question()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "widget-360.png"))
+    assert page.locator(".header").bounding_box()["y"] == 0  # only the log scrolls
     # the on-screen keyboard leaves ~300 px: the input and the send button stay visible
     page.set_viewport_size({"width": 360, "height": 300})
     widget.input.focus()
-    page.wait_for_timeout(200)
+    expect(widget.panel).to_have_js_property("offsetHeight", 300)
     for part in (widget.input, page.locator(".send")):
         box = part.bounding_box()
         assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 300
@@ -199,10 +202,12 @@ def test_no_horizontal_overflow_at_360px(widget: Widget, page: Page) -> None:
 
 def test_desktop_screenshot(widget: Widget, page: Page) -> None:
     widget.open()
-    widget.ask("How do I file my individual tax return?")
-    widget.user_messages.last.evaluate("e => e.scrollIntoView({block: 'start'})")
+    widget.ask_for_cards("How do I file my individual tax return?")
+    widget.scroll_to_last_question()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "widget-desktop.png"))
+    panel, header = widget.panel.bounding_box(), page.locator(".header").bounding_box()
+    assert panel and header and abs(header["y"] - panel["y"]) <= 1  # only the log scrolls
 
 
 def test_axe_no_serious_or_critical_violations(widget: Widget, page: Page, axe_source: str) -> None:
@@ -243,9 +248,9 @@ def test_embedded_on_another_site(page: Page, live_stack: LiveStack, tmp_path: P
         widget.open()
         expect(widget.input).to_have_attribute("placeholder", "請輸入你的問題…")
         with page.expect_response(lambda r: r.url == f"{live_stack.url}/api/chat") as resp:
-            widget.ask("點樣報稅？")
+            reply = widget.ask_for_cards("How do I file my individual tax return?")
         assert resp.value.status == 200
-        assert "ird-bir60" in widget.card_ids()
+        assert "ird-bir60" in widget.card_ids(), widget.text_of(reply)
     finally:
         server.shutdown()
         server.server_close()

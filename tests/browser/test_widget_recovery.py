@@ -25,6 +25,10 @@ def test_retry_state_and_recovery(widget: Widget, live_stack: LiveStack) -> None
         expect(widget.status).to_contain_text(re.compile("Can.t reach the assistant"))
         expect(widget.page.get_by_role("button", name="Retry now")).to_be_visible()
         assert widget.bot_messages.count() == before  # no error page, no half answer
+        # a reload during the outage keeps the unanswered question and keeps retrying it
+        widget.page.reload()
+        expect(widget.status).to_be_visible(timeout=15_000)
+        expect(widget.user_messages.last).to_have_text("How do I renew my passport?")
     finally:
         live_stack.start_rasa()
     live_stack.wait_ready()

@@ -78,6 +78,16 @@ class Widget:
         self.wait_idle(before, timeout_ms)
         return self.new_since(before)
 
+    def ask_for_cards(self, text: str) -> list[Locator]:
+        """Ask; when the bot answers with a clarifying question instead of cards, take its
+        first option. Returns the messages that carry the cards (or the last reply)."""
+        reply = self.ask(text)
+        if not any(m.locator(".card").count() for m in reply) and reply:
+            options = reply[-1].locator(".reply")
+            if options.count():
+                reply = self.click_reply(options.first.inner_text())
+        return reply
+
     def click_reply(self, title: str | re.Pattern[str]) -> list[Locator]:
         before = self.bot_messages.count()
         self.replies.filter(has_text=title).first.click()
@@ -90,6 +100,13 @@ class Widget:
 
     def text_of(self, messages: list[Locator]) -> str:
         return "\n".join(m.inner_text() for m in messages)
+
+    def scroll_to_last_question(self) -> None:
+        """Scroll the message list so the last question is at its top (for screenshots)."""
+        self.page.locator(".msg-user").last.evaluate(
+            "e => { const log = e.closest('.log');"
+            " log.scrollTop = e.offsetTop - log.offsetTop - 8; }"
+        )
 
     def card_ids(self) -> list[str]:
         """Ids of every card shown so far (from the widget's stored history)."""
