@@ -7,6 +7,7 @@ import logging
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from api import repository
 from api.chat import (
@@ -17,6 +18,7 @@ from api.chat import (
     looks_binary,
     simplify,
 )
+from api.db import Database
 from api.deps import DatabaseDep, RasaDep, SettingsDep, rate_limit
 from api.rasa import RasaUnavailable
 from api.schemas import BotMessage, ChatRequest, ChatResponse, ChatUnavailable, ErrorResponse
@@ -25,6 +27,23 @@ from api.script import Script, detect_script
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api", tags=["chat"], dependencies=[Depends(rate_limit)])
+
+
+async def _sender_state(db: Database, sender: str) -> repository.SenderState:
+    """What we remember of the sender; nothing when the database is down (the turn goes on,
+    only the Simplified-output memory is lost for it)."""
+    try:
+        return await run_in_threadpool(repository.get_sender_state, db, sender)
+    except SQLAlchemyError as exc:
+        log.warning("conversation state unavailable: %s", type(exc).__name__)
+        return repository.SenderState(None, None)
+
+
+async def _remember(db: Database, sender: str, script: str, lang: str | None) -> None:
+    try:
+        await run_in_threadpool(repository.remember_sender, db, sender, script, lang)
+    except SQLAlchemyError as exc:
+        log.warning("conversation state not stored: %s", type(exc).__name__)
 
 
 @router.post(
@@ -57,7 +76,7 @@ async def chat(
     if not message:
         return ChatResponse(messages=[BotMessage(text=EMPTY_REPLY[req.lang or "en"])])
 
-    state = await run_in_threadpool(repository.get_sender_state, db, req.sender)
+    state = await _sender_state(db, req.sender)
     detected = detect_script(message)
     if detected is None:  # Chinese characters common to both standards
         detected = (
@@ -67,7 +86,7 @@ async def chat(
     script = detected.value if detected is not Script.LATIN else (state.script or detected.value)
     lang = req.lang or state.lang
     if (script, lang) != (state.script, state.lang):
-        await run_in_threadpool(repository.remember_sender, db, req.sender, script, lang)
+        await _remember(db, req.sender, script, lang)
 
     metadata = {"lang": req.lang, "script": detected.value}
     try:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import httpx
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.settings import Settings
 from tests.api.conftest import with_fake_rasa
 from tests.support.app import INTERNAL_HEADERS, FakeRasa, make_settings
 
@@ -212,3 +214,14 @@ def test_rate_limited_with_retry_after(tmp_path: Path, fake_rasa: FakeRasa) -> N
     assert int(limited.headers["Retry-After"]) >= 1
     assert "Too many requests" in limited.json()["detail"]
     assert exempt.status_code == 200
+
+
+def test_chat_goes_on_when_the_database_is_down(
+    chat_client: TestClient, fake_rasa: FakeRasa, settings: Settings
+) -> None:
+    fake_rasa.replies = [{"text": "你好"}]
+    with sqlite3.connect(settings.database_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("DROP TABLE conversation_state")
+    r = turn(chat_client, "你好")
+    assert r.status_code == 200
+    assert r.json()["messages"][0]["text"] == "你好"

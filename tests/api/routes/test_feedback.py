@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -46,3 +47,14 @@ def test_feedback_rate_limited(tmp_path: Path) -> None:
         body = {"sender": "w-1", "rating": "good"}
         assert c.post("/api/feedback", json=body).status_code == 201
         assert c.post("/api/feedback", json=body).status_code == 429
+
+
+def test_feedback_503_when_the_database_is_down(
+    bare_client: TestClient, settings: Settings
+) -> None:
+    with sqlite3.connect(settings.database_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("DROP TABLE feedback")
+    r = bare_client.post("/api/feedback", json={"sender": "w-1", "rating": "good"})
+    assert r.status_code == 503
+    assert "database" in r.json()["detail"]
+    assert r.headers["Retry-After"]
