@@ -148,3 +148,30 @@ def test_conversation_survives_a_rasa_restart(live_stack: LiveStack) -> None:
     # A one-word Latin reply keeps the conversation's language: the restored slot answers.
     messages = chat(live_stack, sender, "ok", None)
     assert any("\u4e00" <= ch <= "\u9fff" for ch in text(messages)), messages
+
+
+def test_widget_language_and_switching_mid_conversation(live_stack: LiveStack) -> None:
+    sender = new_sender()
+    # one Latin word shows no language: the widget's (metadata) applies
+    assert "你好" in text(chat(live_stack, sender, "hi", "zh"))
+    assert text(chat(live_stack, sender, "English please", "zh")).startswith(
+        "OK, I'll reply in English"
+    )
+    messages = chat(live_stack, sender, "ok", "zh")  # the switch holds over the widget default
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text(messages)), messages
+    assert text(chat(live_stack, sender, "中文", "zh")).startswith("好的，我會以中文回覆")
+
+
+def test_results_that_did_not_help_twice_go_to_1823(live_stack: LiveStack) -> None:
+    sender = new_sender()
+    chat(live_stack, sender, "how do I apply for the old age allowance", "en")
+    first = chat(live_stack, sender, "/feedback_bad", "en")
+    assert "1823" in text(first) and not handoffs(live_stack, sender)
+    second = chat(live_stack, sender, "/feedback_bad", "en")
+    rows = handoffs(live_stack, sender)
+    assert len(rows) == 1
+    reference, language, reason, _transcript, _searches = rows[0]
+    assert (language, reason) == ("en", "repeated_failure")
+    assert reference in text(second)
+    feedback = live_stack.rows("SELECT rating FROM feedback WHERE sender = ?", sender)
+    assert [r[0] for r in feedback] == ["bad", "bad"]
