@@ -87,6 +87,30 @@ class Settings(IndexSettings):
     #: comma-separated or a JSON list. Empty: same-origin only.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # --- staff (agent console, content admin; docs/staff.md) -----------------------------------
+    #: A staff session ends after this many minutes without a request...
+    staff_session_idle_minutes: int = Field(default=30, ge=1)
+    #: ...and at the latest this many hours after login.
+    staff_session_max_hours: int = Field(default=12, ge=1)
+    #: ``Secure`` flag of the session cookie: unset = when the request came over https.
+    session_cookie_secure: bool | None = None
+    #: Failed logins for one username (in the window) before each attempt must wait.
+    login_max_failures: int = Field(default=5, ge=1)
+    #: Failed logins from one client address (in the window) before each attempt must wait.
+    login_client_max_failures: int = Field(default=20, ge=1)
+    #: Minutes over which failed logins are counted.
+    login_failure_window_minutes: int = Field(default=15, ge=1)
+    #: Longest wait imposed between attempts (the wait doubles with each further failure).
+    login_max_delay_seconds: int = Field(default=900, ge=1)
+    #: Shortest staff password accepted by ``python -m api.users``.
+    staff_password_min_length: int = Field(default=12, ge=8)
+    #: Largest catalogue upload (bytes) on ``POST /api/admin/catalogue``.
+    admin_max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    #: Index versions kept for rollback after a publish (the current one is never removed).
+    publish_keep_versions: int = Field(default=10, ge=2)
+    #: A publish job whose build process has not reported for this many seconds is failed.
+    publish_stale_seconds: float = Field(default=60.0, gt=0)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
