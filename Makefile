@@ -22,7 +22,7 @@ RASA_PROJECT := --config config.yml --domain bot/domain.yml --data bot/data
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed $(MODEL_DIR)/.converted var/index/current $(RASA_MODEL) ## make both environments, the model, the index and the Rasa model (idempotent)
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(MODEL_DIR)/.converted $(MODEL_DIR)/onnx/.exported var/index/current $(RASA_MODEL) ## make both environments, the model, the index and the Rasa model (idempotent)
 
 $(VENV)/.installed: requirements/app.txt requirements/model.txt
 	@test -n "$(PY311)" || { echo "Python 3.11 is required"; exit 1; }
@@ -42,8 +42,13 @@ $(MODEL_DIR)/.converted: $(VENV)/.installed forms_index/model_convert.py
 	$(PY) -m forms_index convert-model --out $(MODEL_DIR)
 	touch $@
 
-var/index/current: $(MODEL_DIR)/.converted data/forms/catalogue.jsonl data/forms/aliases.json data/forms/reference.json data/lexicon/colloquial.tsv
+var/index/current: $(MODEL_DIR)/.converted data/forms/catalogue.jsonl data/forms/aliases.json data/forms/reference.json data/lexicon/colloquial.tsv | $(MODEL_DIR)/onnx/.exported
 	$(PY) -m forms_index build
+
+# The ONNX export of the model (the fast embedding backend), checked against torch.
+$(MODEL_DIR)/onnx/.exported: $(MODEL_DIR)/.converted forms_index/onnx_backend.py
+	$(PY) -m forms_index export-onnx --model $(MODEL_DIR)
+	touch $@
 
 train: $(RASA_MODEL) ## train the Rasa model (models/rasa/bot.tar.gz) when the bot's files changed
 

@@ -92,6 +92,8 @@ def build_version(
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "created_by": created_by,
             "model_id": encoder.model_id,
+            # Informational: both backends give the same vectors under the same model id.
+            "embedding_backend": getattr(encoder, "backend", "torch"),
             "dim": encoder.dim,
             "rows": rows,
             "passage_scheme": PASSAGE_SCHEME,

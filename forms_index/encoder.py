@@ -8,6 +8,13 @@ unless downloads are explicitly allowed, and a missing model is a clear
 E5-style models are asked with ``query: `` / ``passage: `` prompts; the prompts come
 from the model's own ``config_sentence_transformers.json`` so any other model works.
 Vectors are L2-normalised float32, so an inner product is a cosine.
+
+Two backends compute the same vectors: ``"onnx"`` (onnxruntime on the model's ONNX
+export, made at set-up; see :mod:`forms_index.onnx_backend`) and ``"torch"``
+(sentence-transformers). ONNX is the default: about three times faster for a short
+query on 2 cores, and it never imports torch. A model without an up-to-date export is
+served by torch, with a warning. Both backends share one model id, so the passage cache
+and index versions serve either (the export is checked against torch before it is kept).
 """
 
 from __future__ import annotations
@@ -29,14 +36,18 @@ log = logging.getLogger(__name__)
 
 #: Query vectors kept in memory (citizens repeat the same short questions).
 QUERY_CACHE_SIZE = 2048
+#: Backends of :func:`load_encoder`; the first is the default.
+BACKENDS = ("onnx", "torch")
 
 
 class Encoder:
     """Encodes queries and passages with one sentence-transformers model."""
 
-    def __init__(self, model: object, model_id: str) -> None:
+    def __init__(self, model: object, model_id: str, *, backend: str = "torch") -> None:
         self._model = model
         self.model_id = model_id
+        #: Which backend computes the vectors ("onnx" or "torch"); not part of ``model_id``.
+        self.backend = backend
         self.dim: int = int(model.get_embedding_dimension())  # type: ignore[attr-defined]
         prompts: dict[str, str] = getattr(model, "prompts", {}) or {}
         self.query_prompt = prompts.get("query", "")
@@ -119,8 +130,21 @@ def model_identity(path: Path) -> str:
     return f"{path.name}@{h.hexdigest()[:12]}"
 
 
-def load_encoder(name_or_path: str, *, threads: int = 0, allow_download: bool = False) -> Encoder:
-    """Load the model once; refuse clearly when it is missing instead of downloading it."""
+def load_encoder(
+    name_or_path: str,
+    *,
+    threads: int = 0,
+    allow_download: bool = False,
+    backend: str = BACKENDS[0],
+) -> Encoder:
+    """Load the model once; refuse clearly when it is missing instead of downloading it.
+
+    ``backend="onnx"`` runs the folder's ONNX export (``python -m forms_index export-onnx``)
+    on onnxruntime with ``threads`` intra-op threads; a model without an up-to-date export
+    (a hub name, a re-converted folder) falls back to torch with a warning.
+    """
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown embedding backend {backend!r}: use one of {', '.join(BACKENDS)}")
     path = Path(name_or_path)
     local = path.exists()
     if not local and (path.is_absolute() or name_or_path.startswith(".")):
@@ -131,6 +155,31 @@ def load_encoder(name_or_path: str, *, threads: int = 0, allow_download: bool = 
     if local and not (path / "modules.json").exists() and not (path / "config.json").exists():
         raise ModelError(f"{path} is not a sentence-transformers model folder (no modules.json)")
 
+    if backend == "onnx":
+        from forms_index.onnx_backend import OnnxSentenceModel, export_status
+
+        usable, why = export_status(path) if local else (False, "not a local folder")
+        if usable:
+            onnx_model = OnnxSentenceModel(path, threads=threads)
+            model_id = model_identity(path)
+            log.info(
+                "loaded embedding model %s on onnxruntime (dim %s)",
+                model_id,
+                onnx_model.get_embedding_dimension(),
+            )
+            return Encoder(onnx_model, model_id, backend="onnx")
+        log.warning(
+            "embedding model %s: %s; using the torch backend (slower). "
+            "Run `python -m forms_index export-onnx` (part of `make setup`) to fix.",
+            name_or_path,
+            why,
+        )
+    return _load_torch(name_or_path, path if local else None, threads, allow_download)
+
+
+def _load_torch(
+    name_or_path: str, path: Path | None, threads: int, allow_download: bool
+) -> Encoder:
     if threads > 0:
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     import torch
@@ -140,7 +189,7 @@ def load_encoder(name_or_path: str, *, threads: int = 0, allow_download: bool = 
         torch.set_num_threads(threads)
     try:
         model = SentenceTransformer(
-            str(path) if local else name_or_path,
+            str(path) if path else name_or_path,
             device="cpu",
             local_files_only=not allow_download,
         )
@@ -154,6 +203,6 @@ def load_encoder(name_or_path: str, *, threads: int = 0, allow_download: bool = 
     except (ValueError, RuntimeError, json.JSONDecodeError) as exc:
         raise ModelError(f"cannot load embedding model {name_or_path!r}: {exc}") from exc
     model.eval()
-    model_id = model_identity(path) if local else name_or_path
+    model_id = model_identity(path) if path else name_or_path
     log.info("loaded embedding model %s (dim %s)", model_id, model.get_embedding_dimension())
-    return Encoder(model, model_id)
+    return Encoder(model, model_id, backend="torch")
