@@ -37,7 +37,18 @@ from api.middleware import (
 )
 from api.rasa import RasaClient
 from api.ratelimit import InMemoryRateLimiter
-from api.routes import chat, feedback, health, internal, pages, search
+from api.routes import (
+    chat,
+    feedback,
+    health,
+    internal,
+    pages,
+    search,
+    staff_admin,
+    staff_agent,
+    staff_auth,
+    staff_pages,
+)
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -156,8 +167,8 @@ def _body_limit(settings: Settings):  # type: ignore[no-untyped-def]
     def limit_for(path: str) -> int | None:
         if path.startswith("/api/internal/"):
             return INTERNAL_MAX_BODY_BYTES
-        if path.startswith("/api/admin/"):
-            return None  # catalogue uploads: limited by the admin routes themselves
+        if path == "/api/admin/catalogue":
+            return settings.admin_max_upload_bytes  # catalogue uploads (multipart)
         return settings.max_body_bytes
 
     return limit_for
@@ -188,6 +199,8 @@ def create_app(
     app.add_exception_handler(Exception, _unexpected_error)
 
     for module in (chat, search, feedback, internal, health, pages):
+        app.include_router(module.router)
+    for module in (staff_auth, staff_agent, staff_admin, staff_pages):  # docs/staff.md
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(
