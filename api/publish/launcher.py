@@ -129,16 +129,17 @@ class PublishLauncher:
                 jobs.discard_failed_versions(self.db, self.store)
         self.serve_current()
 
-    def serve_current(self) -> str | None:
+    def serve_current(self, *, wait: bool = False) -> str | None:
         """Load the version ``current`` names if this process serves another one (one load
-        at a time; a caller arriving meanwhile does not wait)."""
+        at a time; a caller arriving meanwhile waits for it only when ``wait``)."""
         live = self.store.current_version()
         if live is None or live == self.manager.holder.version:
             return live
-        if not self._serve_lock.acquire(blocking=False):
+        if not self._serve_lock.acquire(blocking=wait):
             return live
         try:
-            if self.store.current_version() != self.manager.holder.version:
+            live = self.store.current_version() or live
+            if live != self.manager.holder.version:
                 self.manager.load(self.store.path(live))
         except Exception:
             log.exception("could not load index version %s", live)

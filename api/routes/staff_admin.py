@@ -267,8 +267,8 @@ def get_job(job_id: str, db: DatabaseDep, launcher: LauncherDep) -> JobOut:
     job = jobs.get_job(db, job_id)
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No job with id {job_id!r}.")
-    if job.state == "done":
-        launcher.serve_current()
+    if job.state == "done":  # "done" from this worker means it serves the new version
+        launcher.serve_current(wait=True)
     return JobOut.model_validate(jobs.as_dict(job))
 
 

@@ -150,9 +150,13 @@ class EntryAliasInfo:
 
 
 def aliases_of(entry: Entry, alias_map: dict[str, list[str]]) -> EntryAliasInfo:
+    """The entry's own aliases, and the alias map's other terms for it."""
+    own = {a.casefold() for a in entry.aliases}
     return EntryAliasInfo(
         catalogue=list(entry.aliases),
-        colloquial=[t for t, ids in alias_map.items() if entry.id in ids],
+        colloquial=[
+            t for t, ids in alias_map.items() if entry.id in ids and t.casefold() not in own
+        ],
     )
 
 

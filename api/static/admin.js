@@ -71,15 +71,14 @@
       colState: "State",
       colAction: "Action",
       live: "Live",
-      rollback: "Roll back to this version",
-      rollbackLabel: "Roll back to version {version}",
+      rollback: "Roll back",
+      rollbackTo: "to version {version}",
       rolledBack: "Version {version} is live again.",
       aliasesTitle: "Aliases",
       aliasesNote: "Words citizens use for an entry. Each change publishes a new version through the quality gate.",
       findEntry: "Find the entry",
       find: "Find",
       choose: "Choose",
-      chooseLabel: "Choose {title}",
       entryId: "Entry id",
       showAliases: "Show its aliases",
       aliasTerm: "Alias",
@@ -89,7 +88,7 @@
       colloquial: "Added by staff or from the alias list",
       noAliases: "None.",
       removeAlias: "Remove",
-      removeAliasLabel: "Remove the alias {term}",
+      aliasNamed: "the alias {term}",
       aliasQueued: "Publishing the alias change…",
       fromReview: "This alias will also clear the review row “{query}”.",
       reviewTitle: "Review queue",
@@ -104,10 +103,9 @@
       reason_didnt_help: "didn't help",
       reason_handed_over: "handed over",
       nothingShown: "none",
-      addAliasFromRow: "Add an alias…",
-      addAliasFromRowLabel: "Add an alias for “{query}”",
+      addAliasFromRow: "Add an alias",
+      forQuery: "for “{query}”",
       dismiss: "Dismiss",
-      dismissLabel: "Dismiss “{query}”",
       reviewEmpty: "Nothing to review.",
       reviewCount: "{n} questions to review.",
       refresh: "Refresh",
@@ -196,15 +194,14 @@
       colState: "狀態",
       colAction: "操作",
       live: "現行",
-      rollback: "還原至此版本",
-      rollbackLabel: "還原至版本 {version}",
+      rollback: "還原",
+      rollbackTo: "至版本 {version}",
       rolledBack: "版本 {version} 已重新生效。",
       aliasesTitle: "別名",
       aliasesNote: "市民對某項目的叫法。每次更改都會經質素檢查後發布新版本。",
       findEntry: "尋找項目",
       find: "尋找",
       choose: "選擇",
-      chooseLabel: "選擇 {title}",
       entryId: "項目編號",
       showAliases: "顯示別名",
       aliasTerm: "別名",
@@ -214,7 +211,7 @@
       colloquial: "職員加入或別名清單內的別名",
       noAliases: "沒有。",
       removeAlias: "刪除",
-      removeAliasLabel: "刪除別名 {term}",
+      aliasNamed: "別名 {term}",
       aliasQueued: "正在發布別名更改…",
       fromReview: "加入此別名亦會處理待檢討問題「{query}」。",
       reviewTitle: "待檢討問題",
@@ -228,10 +225,9 @@
       reason_didnt_help: "沒有幫助",
       reason_handed_over: "轉介真人",
       nothingShown: "沒有",
-      addAliasFromRow: "加入別名…",
-      addAliasFromRowLabel: "為「{query}」加入別名",
+      addAliasFromRow: "加入別名",
+      forQuery: "：「{query}」",
       dismiss: "略過",
-      dismissLabel: "略過「{query}」",
       reviewEmpty: "沒有待檢討的問題。",
       reviewCount: "{n} 個待檢討問題。",
       refresh: "重新整理",
@@ -579,15 +575,7 @@
       row.appendChild(el("td", null, v.current ? t("live") : ""));
       var cell = el("td");
       if (!v.current) {
-        var button = el(
-          "button",
-          {
-            type: "button",
-            className: "secondary small",
-            "aria-label": t("rollbackLabel", { version: v.version }),
-          },
-          t("rollback")
-        );
+        var button = S.button(t("rollback"), " " + t("rollbackTo", { version: v.version }));
         button.addEventListener("click", function () {
           rollback(v.version);
         });
@@ -640,11 +628,7 @@
       var title = [r.form_no, r.title_en, r.title_zh || r.title_zh_unofficial].filter(Boolean).join(" · ");
       var item = el("li", { className: "result" });
       item.appendChild(el("span", null, title + " (" + r.id + ") "));
-      var button = el(
-        "button",
-        { type: "button", className: "secondary small", "aria-label": t("chooseLabel", { title: title }) },
-        t("choose")
-      );
+      var button = S.button(t("choose"), " " + title);
       button.addEventListener("click", function () {
         byId("alias-entry").value = r.id;
         S.clear(list);
@@ -695,15 +679,7 @@
       group[1].forEach(function (term) {
         var item = el("li");
         item.appendChild(el("span", null, term + " "));
-        var button = el(
-          "button",
-          {
-            type: "button",
-            className: "danger small",
-            "aria-label": t("removeAliasLabel", { term: term }),
-          },
-          t("removeAlias")
-        );
+        var button = S.button(t("removeAlias"), " " + t("aliasNamed", { term: term }), "danger small");
         button.addEventListener("click", function () {
           editAlias(info.entry_id, term, "remove");
         });
@@ -789,11 +765,7 @@
       tr.appendChild(shown);
       var actions = el("td");
       var box = el("div", { className: "actions" });
-      var add = el(
-        "button",
-        { type: "button", className: "small", "aria-label": t("addAliasFromRowLabel", { query: row.query }) },
-        t("addAliasFromRow")
-      );
+      var add = S.button(t("addAliasFromRow"), " " + t("forQuery", { query: row.query }), "small");
       add.addEventListener("click", function () {
         state.reviewKey = row.key;
         state.reviewQuery = row.query;
@@ -803,11 +775,7 @@
         find.scrollIntoView({ block: "center" });
         find.focus();
       });
-      var dismiss = el(
-        "button",
-        { type: "button", className: "secondary small", "aria-label": t("dismissLabel", { query: row.query }) },
-        t("dismiss")
-      );
+      var dismiss = S.button(t("dismiss"), " " + t("forQuery", { query: row.query }));
       dismiss.addEventListener("click", function () {
         S.api("POST", "/api/admin/review/dismiss", { key: row.key }).then(function () {
           loadReview();

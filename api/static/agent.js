@@ -64,7 +64,7 @@
       colAgent: "Agent",
       colAction: "Action",
       open: "Open",
-      openCase: "Open case {ref}",
+      caseRef: "case {ref}",
       queueEmpty: "No cases to show.",
       queueCount: "{open} open, {taken} taken, {closed} closed.",
       status_open: "Open",
@@ -138,7 +138,7 @@
       colAgent: "職員",
       colAction: "操作",
       open: "開啟",
-      openCase: "開啟個案 {ref}",
+      caseRef: "個案 {ref}",
       queueEmpty: "沒有個案。",
       queueCount: "待處理 {open} 宗，處理中 {taken} 宗，已完成 {closed} 宗。",
       status_open: "待處理",
@@ -451,11 +451,7 @@
       row.appendChild(el("td", null, t("status_" + h.status)));
       row.appendChild(el("td", null, h.assigned_to || t("none")));
       var cell = el("td");
-      var button = el("button", {
-        type: "button",
-        className: "secondary small",
-        "aria-label": t("openCase", { ref: h.reference }),
-      }, t("open"));
+      var button = S.button(t("open"), " " + t("caseRef", { ref: h.reference }));
       button.addEventListener("click", function () {
         openCase(h.id);
       });

@@ -116,6 +116,16 @@
     return node;
   }
 
+  /** A button whose accessible name is its visible text followed by ``more`` (for screen
+   * readers only), so every name starts with what is seen ("Open" + " case HO-…"). */
+  function button(visible, more, className) {
+    var node = el("button", { type: "button", className: className || "secondary small" }, visible);
+    if (more) {
+      node.appendChild(el("span", { className: "visually-hidden" }, more));
+    }
+    return node;
+  }
+
   function clear(node) {
     while (node.firstChild) {
       node.removeChild(node.firstChild);
@@ -403,6 +413,7 @@
   window.HKStaff = {
     t: t,
     el: el,
+    button: button,
     clear: clear,
     api: api,
     errorText: errorText,

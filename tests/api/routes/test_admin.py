@@ -390,9 +390,9 @@ def test_alias_edits_are_checked(staff_client: TestClient) -> None:
 
 
 def _seed_failures(client: TestClient, settings: Settings) -> None:
-    """What citizens left behind: "didn't help" twice (two spellings), a handoff whose
-    searches include a phone number, and a search without result."""
-    for query in ("Zorblax permit", "zorblax   PERMIT"):
+    """What citizens left behind: "didn't help" twice (Traditional and Simplified), a
+    handoff whose searches include a phone number, and searches without result."""
+    for query in ("老人錢", "老人钱 "):
         r = client.post(
             "/api/feedback",
             json={"sender": "w-rev1", "rating": "bad", "query": query, "result_ids": [TARGET]},
@@ -401,7 +401,7 @@ def _seed_failures(client: TestClient, settings: Settings) -> None:
     db = Database(settings.database_url)
     repository.record_search(
         db,
-        query="zorblax permit",
+        query="老人錢",
         lang="en",
         filters={},
         results=[],
@@ -427,8 +427,8 @@ def _seed_failures(client: TestClient, settings: Settings) -> None:
             "sender": "w-rev2",
             "language": "en",
             "reason": "repeated_failure",
-            "transcript": [{"role": "user", "text": "zorblax permit", "ts": 1.0}],
-            "searches": ["zorblax permit", "call me on 9123 4567"],
+            "transcript": [{"role": "user", "text": "老人錢", "ts": 1.0}],
+            "searches": ["老人錢", "call me on 9123 4567"],
         },
     )
     assert r.status_code == 201
@@ -444,7 +444,7 @@ def test_review_queue_groups_counts_redacts_and_an_alias_fixes_it(
     assert "9123" not in r.text  # the handoff's search was redacted
     rows = {row["query"].casefold(): row for row in r.json()["rows"]}
     top = r.json()["rows"][0]
-    assert top["query"].casefold().split() == ["zorblax", "permit"]
+    assert top["query"] == "老人錢"  # the most frequent spelling of the group
     assert top["count"] == 4
     assert top["reasons"] == {"no_result": 1, "didnt_help": 2, "handed_over": 1}
     assert [(x["id"], x["times"]) for x in top["results_shown"]] == [(TARGET, 2)]
@@ -458,15 +458,13 @@ def test_review_queue_groups_counts_redacts_and_an_alias_fixes_it(
     assert _post(
         staff_client, csrf, "/api/admin/review/dismiss", json={"key": phone["key"]}
     ).is_success
-    before = staff_client.get("/api/search", params={"q": "zorblax permit"}).json()["results"]
-    assert not before or before[0]["id"] != "swd-ssa-application"
     r = _post(
         staff_client,
         csrf,
         "/api/admin/aliases",
         json={
             "entry_id": "swd-ssa-application",
-            "term": "zorblax permit",
+            "term": "老人錢",
             "review_key": top["key"],
         },
     )
@@ -475,16 +473,16 @@ def test_review_queue_groups_counts_redacts_and_an_alias_fixes_it(
     assert top["key"] not in keys and phone["key"] not in keys
     job = wait_job(staff_client, r.json()["job_id"])
     assert job["state"] == "done", job["error"]
-    assert job["kind"] == "alias" and job["params"]["term"] == "zorblax permit"
+    assert job["kind"] == "alias" and job["params"]["term"] == "老人錢"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        found = staff_client.get("/api/search", params={"q": "zorblax permit"}).json()
+        found = staff_client.get("/api/search", params={"q": "點申請老人錢"}).json()
         if found["index_version"] == job["version"]:
             break
         time.sleep(0.2)
     assert found["results"][0]["id"] == "swd-ssa-application"
     info = staff_client.get("/api/admin/aliases", params={"entry_id": "swd-ssa-application"}).json()
-    assert "zorblax permit" in info["colloquial"]
+    assert "老人錢" in info["colloquial"]
     audit = staff_client.get("/api/admin/audit").json()["entries"]
     assert any(
         e["action"] == "alias_add" and e["target"] == "swd-ssa-application" and e["actor"] == "ada"
