@@ -46,6 +46,10 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+BENCHMARKS_MD = PROJECT_ROOT / "BENCHMARKS.md"
+HEADING = "## Search (forms_index)"
+BEGIN = "<!-- make bench-search: begin (written by bench/search_bench.py) -->"
+END = "<!-- make bench-search: end -->"
 DEV_QUERIES = PROJECT_ROOT.parent / "shared" / "data" / "queries_dev.jsonl"
 REGRESSION_QUERIES = PROJECT_ROOT / "data" / "eval" / "regression.jsonl"
 
@@ -524,6 +528,112 @@ def summary(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- markdown
+def _earlier_builds(report: dict[str, Any], out: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Builds of catalogue sizes this run did not measure, from the newest earlier results."""
+    have = {b["catalogue"] for b in report["builds"]}
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for f in sorted(RESULTS_DIR.glob("search-*.json"), key=lambda p: p.name, reverse=True):
+        if f.resolve() == out.resolve():
+            continue
+        try:
+            earlier = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for b in earlier.get("builds", []):
+            if b["catalogue"] not in have and b["catalogue"] not in found:
+                found[b["catalogue"]] = (f.name, {**b, "_started": earlier.get("started")})
+    return sorted(found.values(), key=lambda x: int(x[1]["entries"]))
+
+
+def markdown(report: dict[str, Any], out: Path) -> str:
+    m = report["machine"]
+    rel = (
+        out.resolve().relative_to(PROJECT_ROOT)
+        if out.resolve().is_relative_to(PROJECT_ROOT)
+        else out
+    )
+    lines = [
+        BEGIN,
+        "",
+        f"Run of {report['started'][:16].replace('T', ' ')} UTC: `{report['command']}` "
+        f"(results: [`{rel}`]({rel})).",
+        f"Machine: {m['cores']} cores, {m['cpu_model']}, {m['memory_gb']} GB, Python "
+        f"{m['python']}, onnxruntime {m['onnxruntime']}. Shared with colleagues' Rasa and "
+        f"browser tests: load average {report['load_average_at_start'][0]} at the start, "
+        f"{report['load_average_at_end'][0]} at the end; per phase below.",
+        "",
+        "**Single-query search, in-process** (`SearchEngine.search`, k=5, real catalogue; "
+        "query-vector cache cleared before every query):",
+        "",
+        "| backend | queries | p50 | p95 | p99 | encoding only p50 / p95 | cache warm p95 | "
+        "peak RSS | load avg (mean, max) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for lat in report["latency"]:
+        c, e, w = lat["search_cache_cold"], lat["encode_query_only"], lat["search_cache_warm"]
+        la = lat["load_average"]
+        lines.append(
+            f"| {lat['backend']} | {c['n']} | {c['p50_ms']} ms | **{c['p95_ms']} ms** | "
+            f"{c['p99_ms']} ms | {e['p50_ms']} / {e['p95_ms']} ms | {w['p95_ms']} ms | "
+            f"{lat['peak_rss_mb']:.0f} MB | {la['mean']}, {la['max']} |"
+        )
+    lines += [
+        "",
+        "**Index builds** (`build_version`; cold = empty embedding cache, encoder already "
+        "loaded; one edit = one description changed, same cache; engine load = "
+        "`SearchEngine.load` of the result with a fresh jieba dictionary cache):",
+        "",
+        "| catalogue | entries | backend | cold build | passages/s | one-edit rebuild | "
+        "engine load | peak RSS | load avg (mean, max) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    rows = [("", b) for b in report["builds"]] + list(_earlier_builds(report, out))
+    for source, b in rows:
+        la = b["load_average"]
+        name = "real" if b["catalogue"] == "real" else f"synthetic {int(b['catalogue']):,}"
+        if source:
+            name += f" (run of {str(b.get('_started'))[:10]}, `{source}`)"
+        if b.get("cold_build_s") is None and "projected_cold_build_s" in b:
+            cold = (
+                f"~{b['projected_cold_build_s']:.0f} s projected (sample of "
+                f"{b['embedded_sample']:,} embedded; rest measured at full size in "
+                f"{b['build_s_with_prefilled_cache']} s)"
+            )
+            rate = b["sample_passages_per_s"]
+        else:
+            cold = f"**{b['cold_build_s']} s**"
+            rate = b["passages_per_s"]
+        lines.append(
+            f"| {name} | {b['entries']:,} | {b['backend']} | {cold} | {rate} | "
+            f"**{b['one_edit_rebuild_s']} s** ({b['one_edit_embedded']} embedded) | "
+            f"{b['engine_load_s']} s | {b['peak_rss_mb']:.0f} MB | {la['mean']}, {la['max']} |"
+        )
+    for ev in report["eval"]:
+        lines += [
+            "",
+            f"**Retrieval quality** with the {ev['backend']} backend "
+            f"(`python -m forms_index eval --queries ../{ev['queries']}` on this build):",
+            "",
+            "```",
+            ev["table"].rstrip("\n"),
+            "```",
+        ]
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def write_markdown(section: str) -> None:
+    """Replace the generated block (or add it under its heading); keep everything else."""
+    text = BENCHMARKS_MD.read_text(encoding="utf-8") if BENCHMARKS_MD.exists() else "# Benchmarks\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + section + rest.split(END, 1)[1]
+    else:
+        text = f"{text.rstrip()}\n\n{HEADING}\n\n{section}\n"
+    BENCHMARKS_MD.write_text(text, encoding="utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--synthetic", type=int, action="append", default=None,
@@ -541,6 +651,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--workdir", default=None, help="scratch folder (default: a temporary one)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder")
     p.add_argument("--out", type=Path, default=None, help="result JSON (default bench/results/)")
+    p.add_argument("--no-markdown", action="store_true", help="do not touch BENCHMARKS.md")
+    p.add_argument("--markdown-from", type=Path, default=None,
+                   help="only rewrite BENCHMARKS.md's block from this result file")  # fmt: skip
     # one phase, in a child process
     p.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     p.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -553,12 +666,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = PHASES[args.phase](args)
         args.result.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
         return 0
+    if args.markdown_from:
+        write_markdown(
+            markdown(json.loads(args.markdown_from.read_text("utf-8")), args.markdown_from)
+        )
+        return 0
     if args.synthetic is None:
         args.synthetic = [3300]
     report = orchestrate(args)
-    out = args.out or RESULTS_DIR / f"search-{report['started'][:10]}.json"
+    stamp = report["started"][:16].replace(":", "").replace("-", "")
+    out = args.out or RESULTS_DIR / f"search-{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    if not args.no_markdown:
+        write_markdown(markdown(report, out))
     print(summary(report))
     print(f"results written to {out}", file=sys.stderr)
     return 0
