@@ -9,7 +9,13 @@ cold build. Marking, so that nobody mistakes them for real forms:
 * ``id`` is ``synthetic-<n>``; ``form_no`` (when present) is ``SYN<n>``;
 * ``title_en`` starts ``[SYNTHETIC <n>]`` and ``title_zh`` starts ``【合成 <n>】``;
 * ``url`` is under ``https://synthetic.invalid/`` (a reserved, unresolvable domain);
-* ``source`` says ``synthetic benchmark entry``; ``confidence`` is ``synthetic``.
+* ``source`` says ``synthetic benchmark entry``; ``confidence`` is ``synthetic``; ``note``
+  names the real entries it was made from.
+
+Only the titles carry the marking into the embedded passage (the serial number there keeps
+passages distinct), so passages are about as long as real ones: measured, 100 tokens on
+average against 87 for the real catalogue (the markings), so synthetic builds are slightly
+pessimistic.
 
 Write them only under ``var/`` or a temporary folder (never ``data/``)::
 
@@ -72,13 +78,13 @@ def synthetic_entries(real: Sequence[Entry], n: int, *, seed: int = 20261126) ->
             "department_en": base.department_en,
             "department_zh": base.department_zh,
             "topic": base.topic,
-            "description_en": f"{en.strip()} (synthetic entry {i}, made from {left.id} and "
-            f"{right.id})",
-            "description_zh": f"{zh.strip()}（合成項目 {i}）" if zh else "",
+            "description_en": en.strip(),
+            "description_zh": zh.strip(),
             "url": f"{URL_ROOT}{i}",
             "aliases": aliases,
             "source": "synthetic benchmark entry (bench/synthetic.py); not a government form",
             "confidence": "synthetic",
+            "note": f"synthetic: title of {base.id}, descriptions of {left.id} and {right.id}",
         }
         out.append(Entry.model_validate(row))
     return out
