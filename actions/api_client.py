@@ -4,12 +4,18 @@ Every call has a timeout. Connection errors, timeouts, error statuses and malfor
 answers never reach the action as exceptions: a search or lookup returns ``None``
 ("the api is unavailable") so the action can answer politely. Nothing the citizen
 typed is logged: only the route, the status or the kind of error.
+
+Connections are reused: one ``aiohttp.ClientSession`` per event loop (the action server
+has one), whose idle connections are kept for less time than the api keeps them
+(uvicorn: 5 s), so a request never goes out on a connection the api is closing. A GET
+that meets a connection closed under it is sent once more on a fresh one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +27,24 @@ from actions.settings import Settings
 logger = logging.getLogger(__name__)
 
 INTERNAL_TOKEN_HEADER = "X-Internal-Token"
+#: Seconds an idle connection to the api is kept (below uvicorn's keep-alive of 5 s).
+KEEPALIVE_SECONDS = 4.0
+
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _session() -> aiohttp.ClientSession:
+    """The session of the running event loop, made on first use."""
+    loop = asyncio.get_running_loop()
+    session = _sessions.get(loop)
+    if session is None or session.closed:
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=KEEPALIVE_SECONDS)
+        )
+        _sessions[loop] = session
+    return session
 
 
 @dataclass(frozen=True)
@@ -32,7 +56,7 @@ class SearchOutcome:
 
 
 class FormsApiClient:
-    """Calls the api over HTTP; one short-lived session per call (calls are few per turn)."""
+    """Calls the api over HTTP on the event loop's shared session (kept-alive connections)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -55,18 +79,29 @@ class FormsApiClient:
         """``(status, json body or None)``, or None when the api could not be reached."""
         url = f"{self._settings.api_url}{path}"
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
-        try:
-            async with (
-                aiohttp.ClientSession(timeout=self._timeout, headers=self._headers()) as session,
-                session.request(method, url, params=query, json=payload) as response,
-            ):
-                body: Any = None
-                if response.content_type == "application/json":
-                    body = await response.json()
-                return response.status, body
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            logger.warning("api %s %s failed: %s", method, path, type(exc).__name__)
-            return None
+        attempts = 2 if method == "GET" else 1  # a POST is never sent twice
+        for attempt in range(1, attempts + 1):
+            try:
+                async with _session().request(
+                    method,
+                    url,
+                    params=query,
+                    json=payload,
+                    headers=self._headers(),
+                    timeout=self._timeout,
+                ) as response:
+                    body: Any = None
+                    if response.content_type == "application/json":
+                        body = await response.json()
+                    return response.status, body
+            except aiohttp.ServerDisconnectedError as exc:
+                if attempt < attempts:
+                    continue  # a kept-alive connection closed under us: once more, fresh
+                logger.warning("api %s %s failed: %s", method, path, type(exc).__name__)
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+                logger.warning("api %s %s failed: %s", method, path, type(exc).__name__)
+                return None
+        return None
 
     async def search(
         self,

@@ -85,7 +85,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             log.error("could not load the search index: %s", exc)
     http = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.readiness_timeout, connect=settings.rasa_connect_timeout),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        # Idle connections are dropped before Rasa's Sanic (keep-alive 5 s) drops them, so a
+        # turn never goes out on a connection that is being closed.
+        limits=httpx.Limits(
+            max_connections=200, max_keepalive_connections=50, keepalive_expiry=4.0
+        ),
     )
     app.state.db = db
     app.state.holder = holder

@@ -128,7 +128,11 @@ class Stack:
         source = cfg.root / "endpoints.yml"
         data = yaml.safe_load(source.read_text(encoding="utf-8")) if source.exists() else {}
         data = data or {}
-        data["action_endpoint"] = {"url": f"{cfg.actions_url}/webhook"}
+        # the URL of this run; other settings (enable_selective_domain) are kept
+        data["action_endpoint"] = {
+            **(data.get("action_endpoint") or {}),
+            "url": f"{cfg.actions_url}/webhook",
+        }
         out = cfg.var_dir / "rasa" / "endpoints.yml"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

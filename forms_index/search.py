@@ -384,7 +384,9 @@ class SearchEngine:
                 sig.number[i] = 1.0
         content = _content_length(q)
         for term, (pattern, targets) in self._aliases.items():
-            if pattern.search(q):
+            # the substring test first: the same answer, ~20x cheaper than the regex
+            # for the 2,000 aliases a query does not contain
+            if term in q and pattern.search(q):
                 coverage = min(1.0, len(term) / max(content, 1))
                 strength = self.config.alias_floor + (1 - self.config.alias_floor) * coverage
                 sig.alias_terms[term] = targets
