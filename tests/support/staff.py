@@ -96,10 +96,15 @@ def copy_small_index(small: SmallIndex, dest: Path) -> tuple[Path, Path]:
 
 
 def add_account(database_url: str, name: str, role: str, password: str = PASSWORD) -> None:
+    add_accounts(database_url, [(name, role)], password)
+
+
+def add_accounts(database_url: str, users: list[tuple[str, str]], password: str = PASSWORD) -> None:
     db = Database(database_url)
     try:
         db.migrate()
-        accounts.add_user(db, name, role, password, min_length=12)
+        for name, role in users:
+            accounts.add_user(db, name, role, password, min_length=12)
     finally:
         db.close()
 

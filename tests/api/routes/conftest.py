@@ -13,12 +13,20 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.settings import Settings
 from tests.support.app import make_settings
-from tests.support.staff import SmallIndex, add_account, build_small_index, copy_small_index
+from tests.support.staff import SmallIndex, add_accounts, build_small_index, copy_small_index
 
 
 @pytest.fixture(scope="session")
 def small_index(tmp_path_factory: pytest.TempPathFactory, encoder: Any) -> SmallIndex:
     return build_small_index(tmp_path_factory.mktemp("small-index"), encoder)
+
+
+@pytest.fixture(scope="session")
+def small_engine(small_index: SmallIndex, encoder: Any) -> Any:
+    """The small index's version, loaded once: each test's copy starts on the same version."""
+    from forms_index.search import SearchEngine
+
+    return SearchEngine.load(small_index.index_dir / small_index.version, encoder)
 
 
 @pytest.fixture
@@ -35,10 +43,11 @@ def staff_settings(tmp_path: Path, small_index: SmallIndex) -> Settings:
 
 
 @pytest.fixture
-def staff_client(staff_settings: Settings, encoder: Any) -> Iterator[TestClient]:
+def staff_client(staff_settings: Settings, encoder: Any, small_engine: Any) -> Iterator[TestClient]:
     """The api on its own copy of the small index, with accounts ``ada`` (admin),
     ``bo`` (agent) and ``cy`` (agent), all with the password ``PASSWORD``."""
-    with TestClient(create_app(staff_settings, encoder=encoder)) as c:
-        for name, role in (("ada", "admin"), ("bo", "agent"), ("cy", "agent")):
-            add_account(staff_settings.database_url, name, role)
+    with TestClient(create_app(staff_settings, encoder=encoder, engine=small_engine)) as c:
+        add_accounts(
+            staff_settings.database_url, [("ada", "admin"), ("bo", "agent"), ("cy", "agent")]
+        )
         yield c

@@ -518,3 +518,29 @@ def test_removing_an_alias_publishes_without_it(
     download = staff_client.get("/api/admin/catalogue").text
     row = next(json.loads(x) for x in download.splitlines() if json.loads(x)["id"] == TARGET)
     assert term not in row["aliases"]
+
+
+def test_other_malformed_admin_requests_are_422(staff_client: TestClient) -> None:
+    csrf = login(staff_client, "ada")
+    assert staff_client.get("/api/admin/audit", params={"limit": 0}).status_code == 422
+    assert staff_client.get("/api/admin/jobs", params={"limit": 0}).status_code == 422
+    assert staff_client.get("/api/admin/review", params={"limit": 0}).status_code == 422
+    assert _post(staff_client, csrf, "/api/admin/review/dismiss", json={}).status_code == 422
+    r = staff_client.post(
+        "/api/admin/aliases",
+        content=b"{not json",
+        headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422
+
+
+def test_the_build_process_gets_no_secrets(
+    staff_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.publish.launcher import launcher_for
+
+    monkeypatch.setenv("SESSION_SECRET", "a-secret-the-build-must-not-see")
+    env = launcher_for(staff_client.app)._env()
+    assert "SESSION_SECRET" not in env and "INTERNAL_API_TOKEN" not in env
+    assert env["DATABASE_URL"].startswith("sqlite:///") and env["INDEX_DIR"]
+    assert int(env["PUBLISH_PARENT_PID"]) == os.getpid()
