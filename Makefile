@@ -65,6 +65,10 @@ bot-eval: $(RASA_MODEL) ## validate the bot's data, run the test stories, evalua
 run: setup ## start Rasa, the action server and the api at http://127.0.0.1:8000 (API_PORT=... changes it); Ctrl-C stops all
 	$(PY) -m api.stack
 
+.PHONY: run-scaled
+run-scaled: setup ## scaled out on this machine: 2 Rasa, api workers, local PostgreSQL + Redis (docs/scaling.md)
+	$(PY) -m api.stack --scaled
+
 .PHONY: browser-deps
 browser-deps: node_modules/.installed ## browser-test dependencies: Debian's chromium (installed when root) and axe-core (npm ci)
 	@if ! command -v chromium >/dev/null 2>&1; then \

@@ -12,7 +12,7 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
-from api.logging_setup import configure_logging
+from api.logging_setup import configure_logging, worker_log_config
 from api.main import create_app
 from api.settings import Settings
 
@@ -29,15 +29,25 @@ def main() -> int:
             print(f"api: setting {name}: {err['msg']}", file=sys.stderr)
         print("api: refusing to start (see docs/api.md, Settings).", file=sys.stderr)
         return 2
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
-        proxy_headers=settings.trust_forwarded_for,
-        server_header=False,
-        timeout_graceful_shutdown=5,
-    )
+    common = {
+        "host": settings.api_host,
+        "port": settings.api_port,
+        "proxy_headers": settings.trust_forwarded_for,
+        "server_header": False,
+        "timeout_graceful_shutdown": 5,
+    }
+    if settings.api_workers > 1:
+        # uvicorn's own worker processes share the port; each builds the app from the
+        # environment (docs/scaling.md) and logs through the same redacting handler.
+        uvicorn.run(
+            "api.main:create_app",
+            factory=True,
+            workers=settings.api_workers,
+            log_config=worker_log_config(),
+            **common,
+        )
+        return 0
+    uvicorn.run(create_app(settings), log_config=None, **common)
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,18 @@ class EngineHolder:
             self.load_error = None
         log.info("serving index version %s", engine.version)
         return old
+
+    def swap_if(self, engine: SearchEngine, still_wanted: Callable[[], bool]) -> bool:
+        """Serve ``engine`` only if ``still_wanted()`` holds, checked under the same lock as
+        every swap: a watcher that loaded a version for a while does not replace one that
+        was swapped in meanwhile (publish, rollback). True when it swapped."""
+        with self._lock:
+            if not still_wanted():
+                return False
+            self._engine = engine
+            self.load_error = None
+        log.info("serving index version %s", engine.version)
+        return True
 
     @property
     def version(self) -> str | None:

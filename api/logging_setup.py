@@ -22,3 +22,34 @@ def configure_logging(level: int | str = logging.INFO) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+
+
+#: With several worker processes each line says which process wrote it.
+WORKER_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+
+
+def worker_log_config(level: int | str = logging.INFO) -> dict[str, object]:
+    """The same configuration as :func:`configure_logging`, as a ``logging.config`` dict for
+    uvicorn, which applies it in every worker process it starts (``API_WORKERS`` > 1)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": "api.redaction.RedactingFilter"}},
+        "formatters": {"plain": {"format": WORKER_FORMAT}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "plain",
+                "filters": ["redact"],
+            }
+        },
+        "root": {
+            "handlers": ["stderr"],
+            "level": logging.getLevelName(level) if isinstance(level, int) else level,
+        },
+        "loggers": {
+            name: {"handlers": [], "propagate": True}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    }

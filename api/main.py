@@ -35,8 +35,6 @@ from api.middleware import (
     BodySizeLimitMiddleware,
     SecurityHeadersMiddleware,
 )
-from api.rasa import RasaClient
-from api.ratelimit import InMemoryRateLimiter
 from api.routes import (
     chat,
     feedback,
@@ -49,6 +47,7 @@ from api.routes import (
     staff_auth,
     staff_pages,
 )
+from api.scaling import close_limiter, make_limiter, make_rasa, start_index_watcher, stop_task
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ per client (429 with `Retry-After`); calls with a valid `X-Internal-Token` are e
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.database_connect_timeout)
     if settings.database_migrate_on_startup:
         await run_in_threadpool(db.migrate)
     holder = EngineHolder()
@@ -95,18 +94,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.holder = holder
     app.state.index_manager = manager
     app.state.http = http
-    app.state.rasa = RasaClient(
-        http, settings.rasa_url, settings.rasa_token.get_secret_value(), settings.rasa_timeout
-    )
-    app.state.limiter = (
-        InMemoryRateLimiter(settings.rate_limit_per_minute)
-        if settings.rate_limit_per_minute > 0
-        else None
-    )
+    # One Rasa process or several (RASA_URLS), per-process or Redis rate limit, and the
+    # watcher of the shared index pointer: api/scaling.py, docs/scaling.md.
+    app.state.rasa = make_rasa(http, settings)
+    app.state.limiter = make_limiter(settings)
+    watcher = start_index_watcher(settings, manager)
     log.info("api ready to serve (index %s)", holder.version or "not loaded")
     try:
         yield
     finally:
+        await stop_task(watcher)
+        close_limiter(app.state.limiter)
         await http.aclose()
         db.close()
 

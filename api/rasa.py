@@ -18,6 +18,15 @@ class RasaUnavailable(RuntimeError):
     """Rasa did not answer (down, timed out, or answered with an error)."""
 
 
+class RasaUnreachable(RasaUnavailable):
+    """No connection could be made: the turn certainly did not reach Rasa, so it may be
+    sent to another Rasa process (``api.rasa_routing``)."""
+
+
+#: Marker of a turn that raised inside Rasa (``bot.channels.FailureAwareRestInput``).
+TURN_FAILED = "turn_failed"
+
+
 class RasaClient:
     """Sends chat turns to Rasa's REST webhook and asks Rasa whether it is ready."""
 
@@ -27,6 +36,10 @@ class RasaClient:
         self._token = token
         self._timeout = timeout
 
+    @property
+    def base_url(self) -> str:
+        return self._base
+
     async def send(self, sender: str, message: str, metadata: dict[str, Any]) -> list[dict]:
         """One turn: the bot messages Rasa's REST channel returns (a list of dicts)."""
         try:
@@ -35,6 +48,10 @@ class RasaClient:
                 json={"sender": sender, "message": message, "metadata": metadata},
                 timeout=httpx.Timeout(self._timeout, connect=self._http.timeout.connect),
             )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise RasaUnreachable(
+                f"the assistant could not be reached ({type(exc).__name__})"
+            ) from exc
         except httpx.TimeoutException as exc:
             raise RasaUnavailable("the assistant took too long to answer") from exc
         except httpx.HTTPError as exc:
@@ -49,7 +66,13 @@ class RasaClient:
             raise RasaUnavailable("the assistant answered with something that is not JSON") from exc
         if not isinstance(body, list):
             raise RasaUnavailable("the assistant answered in an unexpected shape")
-        return [m for m in body if isinstance(m, dict)]
+        messages = [m for m in body if isinstance(m, dict)]
+        if any(
+            isinstance(m.get("custom"), dict) and m["custom"].get(TURN_FAILED) for m in messages
+        ):
+            # Rasa answers 200 even when the turn raised (e.g. its lock store is down).
+            raise RasaUnavailable("the assistant could not complete the turn")
+        return messages
 
     async def check(self) -> str:
         """'ok' when Rasa's HTTP API answers with a loaded model, else what is wrong."""

@@ -111,6 +111,28 @@ class Settings(IndexSettings):
     #: A publish job whose build process has not reported for this many seconds is failed.
     publish_stale_seconds: float = Field(default=60.0, gt=0)
 
+    # --- scaling out (docs/scaling.md) -------------------------------------------------------
+    #: Several Rasa processes (comma-separated or a JSON list of base URLs); each sender is
+    #: kept on one of them, the next one taking over only while it cannot be reached.
+    #: Empty: ``RASA_URL`` alone.
+    rasa_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Seconds an api worker skips a Rasa process that refused a connection.
+    rasa_down_seconds: float = Field(default=5.0, gt=0)
+    #: uvicorn worker processes of ``python -m api`` (they share the port).
+    api_workers: int = Field(default=1, ge=1, le=64)
+    #: Seconds between two looks at the index's ``current`` pointer (every worker follows a
+    #: publish made by another); 0 turns the watcher off.
+    index_watch_seconds: float = Field(default=1.0, ge=0)
+    #: Redis URL of the rate limit shared by every worker (e.g. ``redis://127.0.0.1:6379/0``);
+    #: empty: each worker counts on its own.
+    rate_limit_redis_url: str = ""
+    #: Prefix of the rate limit's Redis keys (several deployments may share one Redis).
+    rate_limit_redis_prefix: str = "forms:ratelimit:"
+    #: Seconds the rate limit waits for Redis before counting per process instead.
+    rate_limit_redis_timeout: float = Field(default=0.5, gt=0)
+    #: Seconds to connect to a PostgreSQL app database (a chat turn never waits longer).
+    database_connect_timeout: int = Field(default=3, ge=1)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -122,6 +144,26 @@ class Settings(IndexSettings):
                 return json.loads(text)
             return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
         return value
+
+    @field_validator("rasa_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                value = json.loads(text)
+            else:
+                value = text.split(",")
+        if isinstance(value, list):
+            return [str(v).strip().rstrip("/") for v in value if str(v).strip()]
+        return value
+
+    @property
+    def chat_rasa_urls(self) -> list[str]:
+        """The Rasa processes chat turns go to: ``RASA_URLS``, else ``RASA_URL``."""
+        return self.rasa_urls or [self.rasa_url]
 
     @field_validator("rasa_token", "internal_api_token", "session_secret")
     @classmethod

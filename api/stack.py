@@ -8,6 +8,12 @@ run and handed to the processes that need them.
 
 The same :class:`Stack` starts the real system for the integration and browser tests, on
 free ports and with a temporary ``var/`` folder.
+
+``python -m api.stack --scaled`` (``make run-scaled``) starts the scaled-out configuration on
+one machine (docs/scaling.md): two Rasa processes sharing a PostgreSQL tracker store and a
+Redis lock store, the action server, and the api with several uvicorn workers on the same
+port, its app database on PostgreSQL and its rate limit in Redis — the local servers unless
+the environment names others (:data:`SCALED_DEFAULTS`).
 """
 
 from __future__ import annotations
@@ -41,8 +47,88 @@ SERVICE_ORDER = ("actions", "rasa", "api")
 _PR_SET_PDEATHSIG = 1
 
 
+#: What ``--scaled`` uses unless the environment sets it: the local PostgreSQL (app database
+#: ``forms_app``, Rasa's tracker store ``forms_rasa``) and Redis (rate limit in db 0, Rasa's
+#: lock store in db 1). Every name is the setting the api or ``bot/stores.py`` reads.
+SCALED_DEFAULTS: dict[str, str] = {
+    "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/forms_app",
+    "RASA_TRACKER_DIALECT": "postgresql",
+    "RASA_TRACKER_URL": "127.0.0.1",
+    "RASA_TRACKER_PORT": "5432",
+    "RASA_TRACKER_USER": "postgres",
+    "RASA_TRACKER_DB": "forms_rasa",
+    "RASA_LOCK_STORE": "redis",
+    "RASA_LOCK_URL": "127.0.0.1",
+    "RASA_LOCK_PORT": "6379",
+    "RASA_LOCK_DB": "1",
+    "RATE_LIMIT_REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+SCALED_RASA_PROCESSES = 2
+SCALED_API_WORKERS = 2
+
+
 class StackError(RuntimeError):
     """A process of the stack could not start or become ready."""
+
+
+def scaled_env(env: Mapping[str, str]) -> dict[str, str]:
+    """:data:`SCALED_DEFAULTS`, each replaced by the value ``env`` sets."""
+    return {name: env.get(name) or value for name, value in SCALED_DEFAULTS.items()}
+
+
+def ensure_databases(env: Mapping[str, str], admin_db: str = "postgres") -> list[str]:
+    """Create the app database (``DATABASE_URL``) and Rasa's tracker database
+    (``RASA_TRACKER_*``) on their PostgreSQL servers when they do not exist yet; returns the
+    names created. A deployment with managed databases creates them itself."""
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    wanted: list[dict[str, object]] = []
+    app = make_url(env["DATABASE_URL"])
+    if app.get_backend_name() == "postgresql":
+        wanted.append(
+            {
+                "host": app.host,
+                "port": app.port or 5432,
+                "user": app.username,
+                "password": app.password,
+                "db": app.database,
+            }
+        )
+    if env.get("RASA_TRACKER_DIALECT") == "postgresql":
+        wanted.append(
+            {
+                "host": env.get("RASA_TRACKER_URL") or "127.0.0.1",
+                "port": int(env.get("RASA_TRACKER_PORT") or 5432),
+                "user": env.get("RASA_TRACKER_USER"),
+                "password": env.get("RASA_TRACKER_PASSWORD"),
+                "db": env.get("RASA_TRACKER_DB"),
+            }
+        )
+    created = []
+    for target in wanted:
+        try:
+            with psycopg.connect(
+                host=target["host"],
+                port=target["port"],
+                user=target["user"],
+                password=target["password"],
+                dbname=admin_db,
+                autocommit=True,
+                connect_timeout=5,
+            ) as conn:
+                exists = conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", (target["db"],)
+                ).fetchone()
+                if not exists:
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target["db"])))
+                    created.append(str(target["db"]))
+        except psycopg.Error as exc:
+            raise StackError(
+                f"PostgreSQL at {target['host']}:{target['port']}: {str(exc).strip()}"
+            ) from exc
+    return created
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -50,6 +136,16 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def _port_or_free(port: int, host: str = "127.0.0.1") -> int:
+    """``port`` when it is free on ``host`` now, else another free port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return free_port(host)
+    return port
 
 
 def generate_secrets(env: Mapping[str, str]) -> dict[str, str]:
@@ -74,6 +170,11 @@ class StackConfig:
     rasa_port: int = 5005
     actions_port: int = 5055
     rasa_model: Path | None = None
+    #: Ports of further Rasa processes (services ``rasa-2``, ``rasa-3``…); the api spreads
+    #: chat turns over all of them (``RASA_URLS``).
+    extra_rasa_ports: list[int] = field(default_factory=list)
+    #: uvicorn worker processes of the api (``API_WORKERS``), sharing ``api_port``.
+    api_workers: int = 1
     env: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
     app_python: Path = PROJECT_ROOT / ".venv" / "bin" / "python"
@@ -91,6 +192,15 @@ class StackConfig:
     @property
     def actions_url(self) -> str:
         return f"http://127.0.0.1:{self.actions_port}"
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{p}" for p in (self.rasa_port, *self.extra_rasa_ports)]
+
+    @property
+    def rasa_services(self) -> list[str]:
+        """Names of the Rasa services: ``rasa``, then ``rasa-2``, ``rasa-3``…"""
+        return ["rasa", *(f"rasa-{i}" for i in range(2, len(self.extra_rasa_ports) + 2))]
 
 
 @dataclass
@@ -110,6 +220,13 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _with_port(argv: list[str], port: int) -> list[str]:
+    """``argv`` of a Rasa process with ``-p`` set to ``port``."""
+    out = list(argv)
+    out[out.index("-p") + 1] = str(port)
+    return out
+
+
 class Stack:
     """Starts, watches and stops Rasa, the action server and the api."""
 
@@ -118,8 +235,9 @@ class Stack:
         base = {**os.environ, **config.env}
         self.secrets = generate_secrets(base)
         self._base_env = {**base, **self.secrets}
-        self._services = {s.name: s for s in (services or self._build_services())}
-        self._order = [s.name for s in (services or [])] or list(SERVICE_ORDER)
+        built = list(services or self._build_services())
+        self._services = {s.name: s for s in built}
+        self._order = [s.name for s in built]
 
     # -- set-up ----------------------------------------------------------------------------
     def _endpoints_file(self) -> Path:
@@ -175,7 +293,30 @@ class Stack:
                 "DATABASE_URL", f"sqlite:///{cfg.var_dir / 'app.sqlite3'}"
             ),
         }
+        if cfg.extra_rasa_ports:
+            api_env["RASA_URLS"] = ",".join(cfg.rasa_urls)
+        if cfg.api_workers > 1:
+            api_env["API_WORKERS"] = str(cfg.api_workers)
+            # set-up migrates once (start_service), not every worker at the same moment
+            api_env["DATABASE_MIGRATE_ON_STARTUP"] = "false"
         token = self.secrets["RASA_TOKEN"]
+        rasa_argv = [
+            str(cfg.rasa_bin),
+            "run",
+            "--enable-api",
+            "--auth-token",
+            token,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(cfg.rasa_port),
+            "--model",
+            str(model),
+            "--endpoints",
+            str(self._endpoints_file()),
+            "--credentials",
+            str(cfg.root / "credentials.yml"),
+        ]
         return [
             Service(
                 "actions",
@@ -190,26 +331,10 @@ class Stack:
                 ],
                 actions_env,
             ),
-            Service(
-                "rasa",
-                [
-                    str(cfg.rasa_bin),
-                    "run",
-                    "--enable-api",
-                    "--auth-token",
-                    token,
-                    "-i",
-                    "127.0.0.1",
-                    "-p",
-                    str(cfg.rasa_port),
-                    "--model",
-                    str(model),
-                    "--endpoints",
-                    str(self._endpoints_file()),
-                    "--credentials",
-                    str(cfg.root / "credentials.yml"),
-                ],
-                rasa_env,
+            Service("rasa", rasa_argv, rasa_env),
+            *(
+                Service(name, _with_port(rasa_argv, port), rasa_env)
+                for name, port in zip(cfg.rasa_services[1:], cfg.extra_rasa_ports, strict=True)
             ),
             Service("api", [str(cfg.app_python), "-m", "api"], api_env),
         ]
@@ -223,6 +348,8 @@ class Stack:
         service = self._services[name]
         if service.proc is not None and service.proc.poll() is None:
             return
+        if name == "api" and service.env.get("DATABASE_MIGRATE_ON_STARTUP") == "false":
+            self.migrate()
         stdout: int | None = None
         if self.config.log_dir is not None:
             self.config.log_dir.mkdir(parents=True, exist_ok=True)
@@ -244,6 +371,23 @@ class Stack:
             if stdout is not None:
                 handle.close()
         log.info("started %s (pid %d)", name, service.proc.pid)
+
+    def migrate(self) -> None:
+        """Bring the api's database to the latest schema once, before its workers start."""
+        service = self._services["api"]
+        done = subprocess.run(
+            [str(self.config.app_python), "-m", "api.migrate"],
+            cwd=self.config.root,
+            env=service.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise StackError(f"migrating the app database failed: {done.stderr.strip()[-1500:]}")
+        log.info("app database migrated")
 
     def stop_service(self, name: str, timeout: float = 15.0) -> None:
         """SIGTERM the service's process group, SIGKILL it after ``timeout`` seconds."""
@@ -308,6 +452,26 @@ class Stack:
             time.sleep(0.5)
         raise StackError(f"not ready after {timeout:.0f} s: {last}")
 
+    def wait_rasa_ready(self, timeout: float = 240.0) -> None:
+        """Wait until every Rasa process answers ``/status`` with a model (``/readyz`` is
+        ready as soon as one of several answers)."""
+        deadline = time.monotonic() + timeout
+        token = self.secrets["RASA_TOKEN"]
+        for url in self.config.rasa_urls:
+            while True:
+                dead = self.dead()
+                if dead:
+                    raise StackError(f"{', '.join(dead)} exited during start-up")
+                try:
+                    with urllib.request.urlopen(f"{url}/status?token={token}", timeout=3) as resp:
+                        if resp.status == 200 and b"model_file" in resp.read():
+                            break
+                except (OSError, ValueError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise StackError(f"Rasa at {url} not ready after {timeout:.0f} s")
+                time.sleep(0.5)
+
     def __enter__(self) -> Stack:
         self.start()
         return self
@@ -341,13 +505,24 @@ def _config_from_settings(args: argparse.Namespace) -> StackConfig:
     )
     rasa = urlsplit(settings.rasa_url)
     actions = urlsplit(settings.actions_url)
+    rasa_port = rasa.port or 5005
+    env = dict(generated)
+    processes = args.rasa_processes or (SCALED_RASA_PROCESSES if args.scaled else 1)
+    workers = args.api_workers or (SCALED_API_WORKERS if args.scaled else settings.api_workers)
+    if args.scaled:
+        env.update(scaled_env(os.environ))
+        created = ensure_databases(env)
+        if created:
+            log.info("created database(s) %s", ", ".join(created))
     return StackConfig(
         var_dir=args.var_dir or PROJECT_ROOT / "var",
         api_host=settings.api_host,
         api_port=args.port or settings.api_port,
-        rasa_port=rasa.port or 5005,
+        rasa_port=rasa_port,
         actions_port=actions.port or 5055,
-        env=generated,
+        extra_rasa_ports=[_port_or_free(rasa_port + i) for i in range(1, processes)],
+        api_workers=workers,
+        env=env,
     )
 
 
@@ -357,6 +532,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to become ready")
     parser.add_argument(
         "--var-dir", type=Path, default=None, help="runtime folder (default: var/ of the project)"
+    )
+    parser.add_argument(
+        "--scaled",
+        action="store_true",
+        help=(
+            "scaled-out configuration: PostgreSQL tracker store and app database, Redis lock "
+            f"store and rate limit, {SCALED_RASA_PROCESSES} Rasa processes, "
+            f"{SCALED_API_WORKERS} api workers (docs/scaling.md)"
+        ),
+    )
+    parser.add_argument("--rasa-processes", type=int, default=None, help="Rasa processes")
+    parser.add_argument(
+        "--api-workers", type=int, default=None, help="api worker processes (API_WORKERS)"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s stack: %(message)s")
@@ -371,6 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             stack.start()
             stack.wait_ready(args.timeout)
+            stack.wait_rasa_ready(args.timeout)
             log.info("ready: %s  (Ctrl-C stops everything)", config.api_url)
             while not stack.dead():
                 time.sleep(1.0)

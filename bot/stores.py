@@ -15,13 +15,30 @@ Tracker store (``RASA_TRACKER_*``): ``DIALECT`` (``sqlite`` | ``postgresql``), `
 project root, or database name), ``USER``, ``PASSWORD``, ``PORT``, ``LOGIN_DB``.
 
 Lock store (``RASA_LOCK_*``): ``STORE`` (``in_memory`` | ``redis``), ``URL`` (host),
-``PORT``, ``DB``, ``PASSWORD``, ``KEY_PREFIX``.
+``PORT``, ``DB``, ``PASSWORD``, ``KEY_PREFIX``, ``SOCKET_TIMEOUT`` (seconds, Rasa's 10 by
+default).
+
+On a server (PostgreSQL) the tracker store's connections are checked before use
+(``pool_pre_ping``: after the server restarts the next turn reconnects instead of failing)
+and connecting gives up after ``RASA_TRACKER_CONNECT_TIMEOUT`` seconds (5).
+
+A turn whose tracker cannot be read or written fails visibly. Rasa wraps every tracker
+store in ``FailSafeTrackerStore``, which on an error answers the turn from an *empty*
+conversation (slots lost) and keeps it in memory — and if the server comes back between
+the failed read and the save, ``SQLTrackerStore.save`` appends part of that made-up
+conversation to the real one (it stores the events beyond the count already stored). Here
+the store notes the failure on the current turn (:func:`turn_state`, set by
+``bot.channels.FailureAwareRestInput`` for each request), never writes a tracker made up
+after a failed read, and the channel answers with a ``turn_failed`` marker, so the api
+answers its polite 503 and the widget sends the message again once the database is back.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +49,37 @@ from rasa.utils.endpoints import EndpointConfig
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class TurnState:
+    """What went wrong with the stores during one REST request (one turn)."""
+
+    tracker_read_failed: bool = False
+    tracker_write_failed: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.tracker_read_failed or self.tracker_write_failed
+
+
+#: The turn being handled in this asyncio task (set by the REST channel per request).
+_TURN: contextvars.ContextVar[TurnState | None] = contextvars.ContextVar("turn", default=None)
+
+
+def start_turn() -> TurnState:
+    """A fresh state for the request handled by the current task."""
+    state = TurnState()
+    _TURN.set(state)
+    return state
+
+
+def turn_state() -> TurnState | None:
+    return _TURN.get()
+
+
+class TrackerNotWritten(RuntimeError):
+    """A tracker made up after a failed read is never written over the stored one."""
 
 
 def _env(name: str, default: Any = None) -> Any:
@@ -61,6 +109,22 @@ def tracker_store_settings(configured: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _sqlite_fast_commits(engine: Any) -> None:
+    """SQLite in WAL mode with ``synchronous=NORMAL``, as the app database (api/db.py): a
+    commit no longer waits for the disk. Under ``make bench`` the fsync of every turn's
+    commit was 11 % of Rasa's time (BENCHMARKS.md). A crash of Rasa loses nothing; a power
+    cut may lose the last turns, never the file."""
+    from sqlalchemy import event
+
+    def pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    event.listen(engine, "connect", pragmas)
+
+
 class EnvSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` whose connection comes from ``RASA_TRACKER_*`` when set."""
 
@@ -74,6 +138,59 @@ class EnvSQLTrackerStore(SQLTrackerStore):
             settings["db"] if settings["dialect"] == "sqlite" else "(from environment)",
         )
         super().__init__(domain=domain, event_broker=event_broker, **settings, **kwargs)
+        if settings["dialect"] == "sqlite":
+            _sqlite_fast_commits(self.engine)
+        if self.engine.dialect.name == "postgresql":
+            self._harden_engine()
+
+    def _harden_engine(self) -> None:
+        """Rasa's engine, plus ``pool_pre_ping`` and a connect timeout (Rasa sets neither)."""
+        import sqlalchemy as sa
+        from rasa.core.tracker_store import create_engine_kwargs
+
+        url = self.engine.url
+        kwargs: dict[str, Any] = create_engine_kwargs(url)  # pool size, schema: Rasa's env
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("connect_timeout", int(_env("RASA_TRACKER_CONNECT_TIMEOUT", 5)))
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    async def retrieve(self, sender_id: str) -> Any:
+        try:
+            return await super().retrieve(sender_id)
+        except Exception:
+            self._note(read=True)
+            raise
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> Any:
+        try:
+            return await super().retrieve_full_tracker(conversation_id)
+        except Exception:
+            self._note(read=True)
+            raise
+
+    async def save(self, tracker: Any) -> None:
+        state = turn_state()
+        if state is not None and state.tracker_read_failed:
+            raise TrackerNotWritten(
+                f"the tracker of this turn could not be read; not writing {tracker.sender_id}"
+            )
+        try:
+            await super().save(tracker)
+        except Exception:
+            self._note(read=False)
+            raise
+
+    @staticmethod
+    def _note(*, read: bool) -> None:
+        state = turn_state()
+        if state is None:
+            return
+        if read:
+            state.tracker_read_failed = True
+        else:
+            state.tracker_write_failed = True
 
 
 class EnvLockStore:
@@ -99,4 +216,7 @@ class EnvLockStore:
             db=int(_env("RASA_LOCK_DB", configured.get("db", 1))),
             password=_env("RASA_LOCK_PASSWORD", configured.get("password")),
             key_prefix=_env("RASA_LOCK_KEY_PREFIX", configured.get("key_prefix")),
+            socket_timeout=float(
+                _env("RASA_LOCK_SOCKET_TIMEOUT", configured.get("socket_timeout", 10))
+            ),
         )
