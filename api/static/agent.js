@@ -200,6 +200,7 @@
 
   function runSearch() {
     var params = searchParams();
+    byId("copy-status").textContent = "";
     if (!params.has("q") && !params.has("department") && !params.has("topic") && !params.has("kind")) {
       state.results = [];
       renderResults();

@@ -158,12 +158,18 @@
     });
   }
 
-  /** Put a message in a live region (role=status or alert) so screen readers say it. */
+  /** Put a message in a live region (role=status or alert) so screen readers say it; the
+   * same message again is cleared first, so it is said again. */
   function announce(region, message) {
-    region.textContent = "";
-    window.setTimeout(function () {
+    window.clearTimeout(region.hkAnnounceTimer);
+    if (region.textContent !== message) {
       region.textContent = message;
-    }, 30);
+      return;
+    }
+    region.textContent = "";
+    region.hkAnnounceTimer = window.setTimeout(function () {
+      region.textContent = message;
+    }, 50);
   }
 
   // ---- static text of the page (data-i18n attributes) -----------------------------------

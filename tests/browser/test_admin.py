@@ -16,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.staff import PASSWORD, account, log_in, serious_violations
 from tests.browser.widget import Widget
 from tests.support.stack import LiveStack
@@ -178,6 +179,8 @@ def test_publish_during_a_chat_then_rollback_and_an_alias_from_the_review_queue(
     expect(page.locator("#versions-body tr").first.locator("th")).to_have_text(version)
     expect(page.locator("#versions-body tr").first).to_contain_text(admin)
     assert serious_violations(page, axe_source) == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "staff-admin.png"), full_page=True)
 
     # the new title in search (the agent console serves admins too)
     console = page.context.new_page()

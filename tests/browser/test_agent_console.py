@@ -9,6 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.staff import account, hand_over, log_in, serious_violations
 from tests.support.stack import LiveStack
 
@@ -87,6 +88,8 @@ def test_agent_searches_filters_copies_and_closes_a_case(
     expect(page.locator("#case-searches li")).to_have_count(2)
 
     assert serious_violations(page, axe_source) == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "staff-agent.png"), full_page=True)
 
     page.get_by_role("button", name="Take this case").click()
     expect(page.locator("#case-status")).to_have_text(f"Case {reference} is now Taken.")
