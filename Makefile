@@ -98,6 +98,10 @@ eval: setup ## retrieval quality on the development queries, against BM25
 bench-search: $(VENV)/.installed $(MODEL_DIR)/.converted $(MODEL_DIR)/onnx/.exported ## search benchmark: query latency (cache cold), cold / one-edit builds, RSS (BENCH_ARGS="--synthetic 3300 --synthetic 100000")
 	$(PY) bench/search_bench.py $(BENCH_ARGS)
 
+bench: setup ## the whole system under load (embedded and scaled) after the search benchmark: bench/results/, BENCHMARKS.md (SKIP_SEARCH_BENCH=1 reuses its newest result; STACK_BENCH_ARGS=--profile adds py-spy profiles)
+	@if [ -z "$(SKIP_SEARCH_BENCH)" ]; then $(MAKE) --no-print-directory bench-search; fi
+	$(PY) bench/stack_bench.py $(STACK_BENCH_ARGS)
+
 catalogue-import: $(VENV)/.installed ## import a newer catalogue: make catalogue-import FROM=../shared/data/forms
 	$(PY) -m forms_index import-catalogue $(or $(FROM),../shared/data/forms)
 
