@@ -139,8 +139,19 @@ class PublishLauncher:
             return live
         try:
             live = self.store.current_version() or live
-            if live != self.manager.holder.version:
-                self.manager.load(self.store.path(live))
+            holder = self.manager.holder
+            if live != holder.version:
+                from forms_index.search import SearchEngine
+
+                engine = SearchEngine.load(self.store.path(live), self.manager.encoder)
+                # Swap only if nothing newer (a rollback, the index watcher) came meanwhile.
+                holder.swap_if(
+                    engine,
+                    lambda: (
+                        self.store.current_version() == engine.version
+                        and holder.version != engine.version
+                    ),
+                )
         except Exception:
             log.exception("could not load index version %s", live)
         finally:
