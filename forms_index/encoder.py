@@ -11,8 +11,9 @@ Vectors are L2-normalised float32, so an inner product is a cosine.
 
 Two backends compute the same vectors: ``"onnx"`` (onnxruntime on the model's ONNX
 export, made at set-up; see :mod:`forms_index.onnx_backend`) and ``"torch"``
-(sentence-transformers). ONNX is the default: about three times faster for a short
-query on 2 cores, and it never imports torch. A model without an up-to-date export is
+(sentence-transformers). ONNX is the default: faster per query, much steadier on a busy
+machine, lighter and quicker to load (figures in BENCHMARKS.md), and it never imports
+torch. A model without an up-to-date export is
 served by torch, with a warning. Both backends share one model id, so the passage cache
 and index versions serve either (the export is checked against torch before it is kept).
 
