@@ -55,7 +55,9 @@ def make_engine(url: str, connect_timeout: int = 3) -> Engine:
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # Alembic's config interpolates "%": a URL-encoded password or socket path needs "%%".
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    cfg.set_main_option("sqlalchemy.url", url)
     return cfg
 
 

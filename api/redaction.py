@@ -22,7 +22,11 @@ _HKID = re.compile(
 )
 # Eight digits starting 2-9 (4+4, optionally split by a space or hyphen), optionally after
 # +852 / 852 / (852). Four-digit hotlines such as 1823 are not personal data and stay.
-_PHONE = re.compile(r"(?<![\d+])(?:(?:\+|00)?\(?852\)?[\s\-]?)?[2-9]\d{3}[\s\-]?\d{4}(?!\d)")
+# Not inside a longer run of Latin letters or digits ("20261126T130159Z" is a version name,
+# not a phone number), but Chinese may touch it ("電話98765432").
+_PHONE = re.compile(
+    r"(?<![A-Za-z0-9+])(?:(?:\+|00)?\(?852\)?[\s\-]?)?[2-9]\d{3}[\s\-]?\d{4}(?![A-Za-z0-9])"
+)
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 
 

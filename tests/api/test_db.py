@@ -56,3 +56,10 @@ def test_migrate_entry_point(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'm' / 'app.sqlite3'}"
     assert main(["--url", url]) == 0
     assert "handoffs" in inspect(Database(url).engine).get_table_names()
+
+
+def test_migrations_accept_a_url_with_a_percent_sign(tmp_path: Path) -> None:
+    """Alembic interpolates "%" in its config; a URL-encoded path or password must survive."""
+    db = Database(f"sqlite:///{tmp_path / '50%off' / 'app.sqlite3'}")
+    db.migrate()
+    assert "handoffs" in inspect(db.engine).get_table_names()

@@ -43,6 +43,7 @@ def test_redacts(text: str, expected: str) -> None:
         "year 2024",
         "12345678901",
         "renew passport",
+        "index version 20261126T130159235Z-3836f521",
         "",
     ],
 )
