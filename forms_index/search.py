@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 MAX_K = 50
 MAX_QUERY_CHARS = 500
+#: An alias covering this share of the query's characters counts as the whole query.
+ALIAS_EXACT_COVERAGE = 0.8
 #: A clarifying question considers this many top results.
 CLARIFY_DEPTH = 15
 #: ...and only when the ambiguous term is at least this share of the query's content.
@@ -105,6 +107,9 @@ class SearchConfig:
     w_lexical: float = 0.7
     w_bigram: float = 0.0
     w_title: float = 0.3
+    #: Bonus when an alias is the whole query: staff add aliases so that exactly those
+    #: words find the entry, whatever common words ("permit", "form") they contain.
+    w_alias_exact: float = 0.5
     #: An alias found in the query scores this much even when it explains little of it.
     alias_floor: float = 0.5
     #: Candidates taken from each ranked signal before fusion.
@@ -124,6 +129,8 @@ class Signals:
 
     number: dict[int, float] = field(default_factory=dict)
     alias: dict[int, float] = field(default_factory=dict)
+    #: Entries one of whose aliases is (nearly) the whole query.
+    alias_exact: set[int] = field(default_factory=set)
     alias_terms: dict[str, list[int]] = field(default_factory=dict)
     dense: np.ndarray | None = None
     lexical: np.ndarray | None = None
@@ -327,7 +334,7 @@ class SearchEngine:
             total[i] += cfg.w_number * s
             why[i].append("form_no")
         for i, s in sig.alias.items():
-            total[i] += cfg.w_alias * s
+            total[i] += cfg.w_alias * s + (cfg.w_alias_exact if i in sig.alias_exact else 0.0)
             why[i].append("alias")
         for name, weight, values in (
             ("dense", cfg.w_dense, sig.dense),
@@ -392,6 +399,8 @@ class SearchEngine:
                 sig.alias_terms[term] = targets
                 for i in targets:
                     sig.alias[i] = max(sig.alias.get(i, 0.0), strength)
+                    if coverage >= ALIAS_EXACT_COVERAGE:
+                        sig.alias_exact.add(i)
         return sig
 
     def _alias_index(
