@@ -109,12 +109,24 @@ def tracker_store_settings(configured: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _sqlite_fast_commits(engine: Any) -> None:
-    """SQLite in WAL mode with ``synchronous=NORMAL``, as the app database (api/db.py): a
-    commit no longer waits for the disk. Under ``make bench`` the fsync of every turn's
-    commit was 11 % of Rasa's time (BENCHMARKS.md). A crash of Rasa loses nothing; a power
-    cut may lose the last turns, never the file."""
-    from sqlalchemy import event
+def _sqlite_fast_engine(url: Any) -> Any:
+    """An engine on the same SQLite file in WAL mode with ``synchronous=NORMAL``, as the app
+    database (api/db.py), whose connections stay open in a pool. Rasa's own engine opens a
+    connection per session (SQLAlchemy 1.4's ``NullPool`` for SQLite files) and, with the
+    default rollback journal, every turn's commit waits for the disk: under ``make bench``
+    those fsyncs were 11 % of Rasa's time (BENCHMARKS.md), four per turn. Here a commit does
+    not wait for the disk and checkpoints happen as SQLite schedules them. A crash of Rasa
+    loses nothing; a power cut may lose the last turns, never the file."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import QueuePool
+
+    engine = create_engine(
+        url,
+        poolclass=QueuePool,
+        pool_size=2,
+        max_overflow=8,
+        connect_args={"check_same_thread": False},
+    )
 
     def pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
@@ -123,22 +135,7 @@ def _sqlite_fast_commits(engine: Any) -> None:
         cur.close()
 
     event.listen(engine, "connect", pragmas)
-
-
-def _sqlite_fast_commits(engine: Any) -> None:
-    """SQLite in WAL mode with ``synchronous=NORMAL``, as the app database (api/db.py): a
-    commit no longer waits for the disk. Under ``make bench`` the fsync of every turn's
-    commit was 11 % of Rasa's time (BENCHMARKS.md). A crash of Rasa loses nothing; a power
-    cut may lose the last turns, never the file."""
-    from sqlalchemy import event
-
-    def pragmas(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
-
-    event.listen(engine, "connect", pragmas)
+    return engine
 
 
 class EnvSQLTrackerStore(SQLTrackerStore):
@@ -155,9 +152,11 @@ class EnvSQLTrackerStore(SQLTrackerStore):
         )
         super().__init__(domain=domain, event_broker=event_broker, **settings, **kwargs)
         if settings["dialect"] == "sqlite":
-            _sqlite_fast_commits(self.engine)
-        if settings["dialect"] == "sqlite":
-            _sqlite_fast_commits(self.engine)
+            from sqlalchemy.orm import sessionmaker
+
+            rasas_own, self.engine = self.engine, _sqlite_fast_engine(self.engine.url)
+            self.sessionmaker = sessionmaker(bind=self.engine)
+            rasas_own.dispose()
         if self.engine.dialect.name == "postgresql":
             self._harden_engine()
 
