@@ -43,6 +43,7 @@ def main() -> int:
             "api.main:create_app",
             factory=True,
             workers=settings.api_workers,
+            timeout_worker_healthcheck=settings.api_worker_healthcheck_seconds,
             log_config=worker_log_config(),
             **common,
         )

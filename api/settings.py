@@ -120,6 +120,10 @@ class Settings(IndexSettings):
     rasa_down_seconds: float = Field(default=5.0, gt=0)
     #: uvicorn worker processes of ``python -m api`` (they share the port).
     api_workers: int = Field(default=1, ge=1, le=64)
+    #: Seconds a worker may take to answer uvicorn's liveness ping before it is killed and
+    #: replaced (uvicorn's 5 s kills workers that are busy loading the model on a loaded
+    #: machine, over and over).
+    api_worker_healthcheck_seconds: int = Field(default=60, ge=1)
     #: Seconds between two looks at the index's ``current`` pointer (every worker follows a
     #: publish made by another); 0 turns the watcher off.
     index_watch_seconds: float = Field(default=1.0, ge=0)

@@ -304,8 +304,9 @@ class Stack:
             str(cfg.rasa_bin),
             "run",
             "--enable-api",
-            "--auth-token",
-            token,
+            # one argument: a generated token may start with "-", which argparse would
+            # take for an option
+            f"--auth-token={token}",
             "-i",
             "127.0.0.1",
             "-p",

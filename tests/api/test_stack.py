@@ -46,7 +46,7 @@ def test_processes_bound_to_localhost_and_share_secrets(tmp_path: Path) -> None:
     assert argv[argv.index("-i") + 1] == "127.0.0.1"
     assert argv[argv.index("-p") + 1] == "5123"
     assert "--enable-api" in argv
-    assert argv[argv.index("--auth-token") + 1] == stack.secrets["RASA_TOKEN"]
+    assert f"--auth-token={stack.secrets['RASA_TOKEN']}" in argv
     assert rasa.env["PYTHONPATH"].split(os.pathsep)[0] == str(PROJECT_ROOT)
     assert actions.env["SANIC_HOST"] == "127.0.0.1"
     assert actions.argv[actions.argv.index("-p") + 1] == "5124"

@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -132,6 +133,8 @@ class ThrowawayServer:
     argv: list[str]
     log_file: Path
     user: str | None = None
+    #: A folder of its own to remove when done (the data directory of a PostgreSQL).
+    scratch: Path | None = None
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def _preexec(self) -> None:  # pragma: no cover - runs between fork and exec
@@ -163,6 +166,12 @@ class ThrowawayServer:
 
     def ready(self) -> bool:
         return port_open("127.0.0.1", self.port, 0.5)
+
+    def remove(self) -> None:
+        """Stop it and delete its scratch folder."""
+        self.stop()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGINT (PostgreSQL: fast shutdown; Redis: shut down), SIGKILL if it lingers."""
@@ -221,11 +230,14 @@ def start_throwaway_postgres(folder: Path, databases: tuple[str, ...] = ()) -> T
             pytest.skip("running as root without a 'postgres' user: cannot run a throwaway server")
         user = "postgres"
     folder.mkdir(parents=True, exist_ok=True)
-    data, sockets = folder / "data", folder / "sock"
-    sockets.mkdir(exist_ok=True)
+    # The data folder must be reachable by the server's user: pytest's temporary folders
+    # are private to root, so it gets a folder of its own under the system's temp dir.
+    scratch = Path(tempfile.mkdtemp(prefix="scale-pg-"))
+    data, sockets = scratch / "data", scratch / "sock"
+    sockets.mkdir()
     if user is not None:
         entry = pwd.getpwnam(user)
-        for path in (folder, sockets):
+        for path in (scratch, sockets):
             os.chown(path, entry.pw_uid, entry.pw_gid)
     init = ThrowawayServer(
         "initdb",
@@ -249,6 +261,7 @@ def start_throwaway_postgres(folder: Path, databases: tuple[str, ...] = ()) -> T
             init.argv, stdout=log, stderr=subprocess.STDOUT, preexec_fn=init._preexec, check=False
         )
     if done.returncode != 0:
+        shutil.rmtree(scratch, ignore_errors=True)
         raise RuntimeError(f"initdb failed: {init.log_file.read_text()[-1500:]}")
     port = free_port()
     server = ThrowawayServer(
@@ -271,6 +284,7 @@ def start_throwaway_postgres(folder: Path, databases: tuple[str, ...] = ()) -> T
         ],
         folder / "postgres.log",
         user=user,
+        scratch=scratch,
     )
     server.start()
     import psycopg
