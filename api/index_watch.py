@@ -89,7 +89,8 @@ class IndexWatcher:
         def still_wanted() -> bool:
             return holder.version != wanted and self.store.current_version() == wanted
 
-        if holder.swap_if(engine, still_wanted):
+        # in a thread too: still_wanted reads the pointer, which may be on network storage
+        if await run_in_threadpool(holder.swap_if, engine, still_wanted):
             log.info("index watcher: now serving %s (current moved)", wanted)
             return wanted
         return None
