@@ -17,7 +17,7 @@ BOT_SOURCES := config.yml bot/domain.yml $(shell find bot/data bot/components -t
 RASA_RUN := PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1 $(RASA)
 RASA_PROJECT := --config config.yml --domain bot/domain.yml --data bot/data
 
-.PHONY: help setup run test lint format eval bench catalogue-import clean train bot-eval bench-search
+.PHONY: help setup run test screenshots lint format eval bench catalogue-import clean train bot-eval bench-search
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ node_modules/.installed: package.json package-lock.json
 
 test: setup browser-deps ## run every test (unit, integration, browser)
 	$(PY) -m pytest
+
+screenshots: setup browser-deps ## refresh docs/screenshots from the browser tests (tests alone write under var/)
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/browser
 
 lint: $(VENV)/.installed ## ruff lint and format check
 	$(VENV)/bin/ruff check .
