@@ -349,6 +349,15 @@ def test_killed_build_leaves_the_live_version_and_the_next_publish_succeeds(
     assert s.status_code == 200 and s.json()["index_version"] == live
     assert not list(staff_settings.index_dir.glob(".building-*"))
 
+    # The next publish: one edited description (the filler above, on every entry, can move
+    # the regression queries enough for the quality gate to refuse it, which is not this test).
+    edited = [
+        e.model_copy(update={"description_en": f"{e.description_en} Revision {nonce}."})
+        if e.id == TARGET
+        else e
+        for e in small_index.entries
+    ]
+    upload = _upload(staff_client, csrf, jsonl(edited))
     r = _post(staff_client, csrf, "/api/admin/publish", json={"upload_id": upload["upload_id"]})
     assert r.status_code == 202
     job = wait_job(staff_client, r.json()["job_id"])
