@@ -16,29 +16,11 @@ from pathlib import Path
 from typing import Literal
 
 from forms_index.artifacts import IndexStore
-from forms_index.catalogue import Entry, LoadResult, Reference, parse_catalogue
+from forms_index.catalogue import COLUMNS, Entry, LoadResult, Reference, parse_catalogue
 
 Format = Literal["jsonl", "csv"]
 #: Fields compared for the diff, in the order they are reported.
-DIFF_FIELDS: tuple[str, ...] = (
-    "form_no",
-    "kind",
-    "title_en",
-    "title_zh",
-    "title_zh_unofficial",
-    "department_code",
-    "department_en",
-    "department_zh",
-    "topic",
-    "description_en",
-    "description_zh",
-    "url",
-    "aliases",
-    "source",
-    "confidence",
-    "title_zh_basis",
-    "note",
-)
+DIFF_FIELDS: tuple[str, ...] = tuple(c for c in COLUMNS if c != "id")
 MAX_DIFF_VALUE = 300
 MAX_ALIAS_CHARS = 80
 
