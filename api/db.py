@@ -6,9 +6,10 @@ The api uses it from worker threads only (sync SQLAlchemy), never on the event l
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from alembic import command
@@ -61,10 +62,31 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created if missing) between processes of this machine."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _sqlite_migration_lock(engine: Engine) -> AbstractContextManager[None]:
+    """For a SQLite file, a lock file beside it: several api workers starting at once on a
+    fresh file would otherwise each try to create the schema (``table already exists``)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return nullcontext()
+    return _file_lock(Path(database + ".migrate-lock"))
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (idempotent)."""
+    """Bring the schema to ``revision`` (idempotent; safe when several processes start at
+    once: PostgreSQL through an advisory lock, a SQLite file through a lock file)."""
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
+    with _sqlite_migration_lock(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Several api workers or machines may start at once: one migrates, the others
             # wait for it here and then find nothing to do.

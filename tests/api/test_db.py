@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -10,6 +13,7 @@ from sqlalchemy import inspect
 
 from api import repository
 from api.db import Database
+from api.stack import PROJECT_ROOT
 from api.storage import Base
 
 
@@ -63,3 +67,28 @@ def test_migrations_accept_a_url_with_a_percent_sign(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / '50%off' / 'app.sqlite3'}")
     db.migrate()
     assert "handoffs" in inspect(db.engine).get_table_names()
+
+
+def test_workers_starting_at_once_migrate_a_fresh_sqlite_file_once(tmp_path: Path) -> None:
+    """Several api workers (``API_WORKERS``) migrate at start-up at the same moment: without
+    the lock file, all but one failed on ``table alembic_version already exists``."""
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    start_at = time.time() + 4  # every process imported and waiting, then all at once
+    code = (
+        "import sys, time\n"
+        "from api.db import Database\n"
+        f"time.sleep(max(0.0, {start_at} - time.time()))\n"
+        "Database(sys.argv[1]).migrate()\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(6)
+    ]
+    outputs = [p.communicate(timeout=120)[0].decode()[-500:] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, outputs
+    assert "handoffs" in inspect(Database(url).engine).get_table_names()
