@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -123,7 +124,8 @@ def _traditional_dictionary(cache_dir: Path) -> Path:
         parts = line.split(" ")
         if len(parts) >= 2 and parts[1].isdigit():
             freq[parts[0]] += int(parts[1])
-    tmp = target.with_suffix(".tmp")
+    # a name of this process's own: several workers may build it at the same moment
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text("".join(f"{w} {f}\n" for w, f in freq.items()), encoding="utf-8")
     tmp.replace(target)
     log.info("built the Traditional Chinese jieba dictionary at %s", target)
