@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import numpy as np
 
 from bench.citizens import Step
+from bench.measure import percentiles
 
 
 @dataclass
@@ -82,20 +82,6 @@ class PhaseResult:
 
 #: Turns that run a search (typed, a form number, a clarification answered, more results).
 SEARCH_KINDS = frozenset({"search", "clarify_answer", "more_results"})
-
-
-def percentiles(ms: Sequence[float]) -> dict[str, float | int]:
-    if not ms:
-        return {"n": 0}
-    a = np.asarray(ms, dtype=float)
-    return {
-        "n": len(a),
-        "p50_ms": round(float(np.percentile(a, 50)), 1),
-        "p95_ms": round(float(np.percentile(a, 95)), 1),
-        "p99_ms": round(float(np.percentile(a, 99)), 1),
-        "mean_ms": round(float(a.mean()), 1),
-        "max_ms": round(float(a.max()), 1),
-    }
 
 
 def _button(reply: list[dict[str, Any]] | None, prefix: str) -> str | None:

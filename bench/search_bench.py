@@ -34,7 +34,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -44,6 +43,8 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
+
+from bench.measure import LoadSampler, percentiles  # noqa: E402
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 BENCHMARKS_MD = PROJECT_ROOT / "BENCHMARKS.md"
@@ -58,51 +59,6 @@ REGRESSION_QUERIES = PROJECT_ROOT / "data" / "eval" / "regression.jsonl"
 def peak_rss_mb() -> float:
     """Peak resident set size of this process (Linux reports KiB)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def percentiles(ms: Sequence[float]) -> dict[str, float]:
-    import numpy as np
-
-    a = np.asarray(ms, dtype=float)
-    return {
-        "n": len(a),
-        "p50_ms": round(float(np.percentile(a, 50)), 2),
-        "p95_ms": round(float(np.percentile(a, 95)), 2),
-        "p99_ms": round(float(np.percentile(a, 99)), 2),
-        "mean_ms": round(float(a.mean()), 2),
-        "max_ms": round(float(a.max()), 2),
-    }
-
-
-class LoadSampler:
-    """Samples the 1-minute load average every few seconds while a phase runs."""
-
-    def __init__(self, every_s: float = 5.0) -> None:
-        self.samples: list[float] = [os.getloadavg()[0]]
-        self._every = every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._every):
-            self.samples.append(os.getloadavg()[0])
-
-    def __enter__(self) -> LoadSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.samples.append(os.getloadavg()[0])
-
-    def summary(self) -> dict[str, float]:
-        s = self.samples
-        return {
-            "min": round(min(s), 2),
-            "mean": round(sum(s) / len(s), 2),
-            "max": round(max(s), 2),
-        }
 
 
 def machine() -> dict[str, Any]:
@@ -382,10 +338,10 @@ def phase_latency(args: argparse.Namespace) -> dict[str, Any]:
         "threads": settings.embedding_threads,
         "index_entries": len(engine.entries),
         "queries": len(queries),
-        "search_cache_cold": percentiles(cold),
-        "search_cache_cold_cpu": percentiles(cpu),
-        "encode_query_only": percentiles(encode),
-        "search_cache_warm": percentiles(warm),
+        "search_cache_cold": percentiles(cold, digits=2),
+        "search_cache_cold_cpu": percentiles(cpu, digits=2),
+        "encode_query_only": percentiles(encode, digits=2),
+        "search_cache_warm": percentiles(warm, digits=2),
         "encoder_load_s": round(encoder_load_s, 2),
         "ready_s": round(ready_s, 2),
         "peak_rss_mb": peak_rss_mb(),
@@ -433,7 +389,7 @@ def run_phase(phase: str, extra: list[str]) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", phase, "--result", str(out)]
     print(f"» {phase} {' '.join(extra)}", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    with LoadSampler() as load:
+    with LoadSampler(5.0, at_edges=True) as load:
         subprocess.run([*cmd, *extra], cwd=PROJECT_ROOT, check=True)
     result = json.loads(out.read_text(encoding="utf-8"))
     out.unlink()

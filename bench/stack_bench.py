@@ -61,6 +61,7 @@ import psutil  # noqa: E402
 from api.stack import free_port  # noqa: E402
 from bench import citizens  # noqa: E402
 from bench.load import run_chat, run_search  # noqa: E402
+from bench.measure import LoadSampler  # noqa: E402
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 BENCHMARKS_MD = PROJECT_ROOT / "BENCHMARKS.md"
@@ -94,30 +95,6 @@ def machine() -> dict[str, Any]:
         "cpu_model": model,
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
     }
-
-
-class LoadSampler:
-    """The 1-minute load average, sampled every ``every_s`` seconds."""
-
-    def __init__(self, every_s: float = 2.0) -> None:
-        self.samples: list[float] = []
-        self._every = every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._every):
-            self.samples.append(os.getloadavg()[0])
-
-    def start(self) -> LoadSampler:
-        self._thread.start()
-        return self
-
-    def stop(self) -> dict[str, float]:
-        self._stop.set()
-        self._thread.join()
-        s = self.samples or [os.getloadavg()[0]]
-        return {"min": round(min(s), 2), "mean": round(sum(s) / len(s), 2), "max": round(max(s), 2)}
 
 
 def role_of(cmdline: Sequence[str]) -> str:
