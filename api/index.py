@@ -78,6 +78,10 @@ class IndexManager:
         self.holder = holder
         self._encoder = encoder
         self._lock = threading.Lock()
+        #: Held while a version is loaded and swapped in outside start-up (the publish
+        #: launcher, the index watcher): one load at a time per process, so after a
+        #: publish the two do not both load the same version; the second finds it served.
+        self.loading = threading.Lock()
 
     @property
     def encoder(self) -> Any:

@@ -74,7 +74,7 @@ class IndexWatcher:
         if self._failed.get(wanted, 0.0) > self._clock():
             return None
         try:
-            engine = await run_in_threadpool(self._load, wanted)
+            swapped = await run_in_threadpool(self._serve, wanted)
         except Exception as exc:
             self._failed[wanted] = self._clock() + self.retry_seconds
             log.error(
@@ -85,15 +85,24 @@ class IndexWatcher:
             )
             return None
         self._failed.pop(wanted, None)
-
-        def still_wanted() -> bool:
-            return holder.version != wanted and self.store.current_version() == wanted
-
-        # in a thread too: still_wanted reads the pointer, which may be on network storage
-        if await run_in_threadpool(holder.swap_if, engine, still_wanted):
+        if swapped:
             log.info("index watcher: now serving %s (current moved)", wanted)
             return wanted
         return None
+
+    def _serve(self, wanted: str) -> bool:
+        """Load ``wanted`` and swap it in, in a worker thread (the pointer re-read before the
+        swap may be on network storage), under the manager's ``loading`` lock: when the
+        publish launcher of this process has just loaded it, nothing is loaded twice."""
+        holder = self.manager.holder
+        with self.manager.loading:
+            if holder.version == wanted:
+                return False
+            engine = self._load(wanted)
+            return holder.swap_if(
+                engine,
+                lambda: holder.version != wanted and self.store.current_version() == wanted,
+            )
 
     def _load(self, version: str) -> Any:
         from forms_index.search import SearchEngine

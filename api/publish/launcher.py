@@ -54,7 +54,6 @@ class PublishLauncher:
         self.store = IndexStore(settings.index_dir)
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
-        self._serve_lock = threading.Lock()
 
     # -- starting -----------------------------------------------------------------------
     def start(self, job_id: str) -> None:
@@ -131,11 +130,12 @@ class PublishLauncher:
 
     def serve_current(self, *, wait: bool = False) -> str | None:
         """Load the version ``current`` names if this process serves another one (one load
-        at a time; a caller arriving meanwhile waits for it only when ``wait``)."""
+        at a time, shared with the index watcher; a caller arriving meanwhile waits for it
+        only when ``wait``)."""
         live = self.store.current_version()
         if live is None or live == self.manager.holder.version:
             return live
-        if not self._serve_lock.acquire(blocking=wait):
+        if not self.manager.loading.acquire(blocking=wait):
             return live
         try:
             live = self.store.current_version() or live
@@ -155,7 +155,7 @@ class PublishLauncher:
         except Exception:
             log.exception("could not load index version %s", live)
         finally:
-            self._serve_lock.release()
+            self.manager.loading.release()
         return live
 
     # -- housekeeping -----------------------------------------------------------------------

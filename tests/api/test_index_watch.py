@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,30 @@ def test_already_swapped_by_publish_is_left_alone(manager: IndexManager, store: 
     engine = manager.holder.current
     assert asyncio.run(watcher_for(manager, store).poll()) is None
     assert manager.holder.current is engine
+
+
+def test_a_version_the_publish_launcher_is_loading_is_not_loaded_again(
+    manager: IndexManager, store: IndexStore
+) -> None:
+    """After a publish, the publishing worker's launcher and its index watcher both see the
+    new ``current``; they share the manager's ``loading`` lock, so the watcher waits for the
+    launcher's load and then finds the version served instead of loading it a second time."""
+    new = _copy_version(store, store.current_path())
+    store.set_current(new)
+    watcher = watcher_for(manager, store)
+    calls: list[str] = []
+    original = watcher._load
+    watcher._load = lambda version: calls.append(version) or original(version)  # type: ignore[method-assign]
+    result: list[str | None] = []
+    with manager.loading:  # the launcher is loading the new version
+        polling = threading.Thread(target=lambda: result.append(asyncio.run(watcher.poll())))
+        polling.start()
+        polling.join(timeout=1.0)
+        assert polling.is_alive()  # the watcher saw the new version and waits for the lock
+        manager.holder.swap(SearchEngine.load(store.path(new), manager.encoder))
+    polling.join(timeout=60)
+    assert result == [None] and calls == []
+    assert manager.holder.version == new
 
 
 def test_run_loop_picks_up_a_switch_within_seconds(
