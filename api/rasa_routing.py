@@ -89,10 +89,10 @@ class RasaRouter:
     async def check(self) -> str:
         """'ok' when at least one process answers with a model (the api can serve chat);
         otherwise what each one said."""
-        states = await asyncio.gather(*(c.check() for c in self.clients))
-        if any(s == "ok" for s in states):
+        states = await self.check_each()
+        if any(s == "ok" for s in states.values()):
             return "ok"
-        return "; ".join(f"{url}: {s}" for url, s in zip(self.urls, states, strict=True))
+        return "; ".join(f"{url}: {s}" for url, s in states.items())
 
     async def check_each(self) -> dict[str, str]:
         """What each process says (for operators and the launcher)."""
