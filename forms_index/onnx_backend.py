@@ -59,8 +59,8 @@ CHECK_SENTENCES = (
     "query: how do I renew my passport",
     "query: 我想renew passport",
     "query: 生果金點申請",
-    "query: 内地公司想在香港设立营业地点 要怎么注册",
-    "query: 屋企人喺醫院過咗身 去邊度登記",
+    "query: 外国人来香港工作要办什么签证",
+    "query: 阿爸退休之後點樣攞返強積金",
     "query: IR56B",
     "passage: Tax Return – Individuals. 個別人士報稅表。 For salaries tax and personal "
     "assessment; filed every year by individuals who have income chargeable to tax.",

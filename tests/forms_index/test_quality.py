@@ -54,3 +54,13 @@ def test_gate_refuses_a_version_that_lost_entries(
     assert "REFUSED" in verdict.summary()
     assert read_quality(store.path(candidate.version))["passed"] is False
     assert store.current_version() == live.version
+
+
+def test_the_regression_set_is_not_drawn_verbatim_from_the_development_set() -> None:
+    from tests.support.dev_queries import PROJECT_ROOT, comparable, dev_queries
+
+    dev = dev_queries()
+    lines = (PROJECT_ROOT / "data" / "eval" / "regression.jsonl").read_text(encoding="utf-8")
+    queries = [json.loads(line)["query"] for line in lines.splitlines() if line.strip()]
+    assert len(queries) >= 100
+    assert not [q for q in queries if comparable(q) in dev]
