@@ -24,7 +24,8 @@ from tests.support.servers import ThrowawayServer
 
 pytestmark = pytest.mark.scale
 
-#: A turn during an outage is answered at most this late (seconds).
+#: A request during an outage that is not answered within this many seconds fails the test
+#: with a client timeout: the property is "no hanging request", not a speed.
 BOUND = 5.0
 #: The system is back at most this long after the server is (seconds).
 RECOVERY = 30.0
@@ -55,23 +56,24 @@ def stack(
         started.stop()
 
 
-def turn(stack: ScaledStack, sender: str, marker: str) -> tuple[httpx.Response, float]:
+def turn(
+    stack: ScaledStack, sender: str, marker: str, timeout: float = 60
+) -> tuple[httpx.Response, float]:
     started = time.perf_counter()
     response = httpx.post(
         f"{stack.url}/api/chat",
         json={"sender": sender, "message": f'/greet{{"option_key": "{marker}"}}', "lang": "en"},
-        timeout=60,
+        timeout=timeout,
     )
     return response, time.perf_counter() - started
 
 
-def assert_polite_unavailable(response: httpx.Response, seconds: float) -> None:
+def assert_polite_unavailable(response: httpx.Response) -> None:
     assert response.status_code == 503, response.text
     assert response.headers["retry-after"] == "5"
     body = response.json()
     assert "temporarily unavailable" in body["detail"]
     assert "1823" in body["messages"][0]["text"]  # what the widget shows
-    assert seconds < BOUND
 
 
 def recover(stack: ScaledStack, sender: str) -> float:
@@ -106,8 +108,8 @@ def test_redis_stops_and_comes_back(
     throwaway_redis.stop()
     slowest = 0.0
     for i in range(6):  # lock store down: Rasa's LockError, marked, the api's 503
-        response, seconds = turn(stack, sender, f"during-{i}")
-        assert_polite_unavailable(response, seconds)
+        response, seconds = turn(stack, sender, f"during-{i}", timeout=BOUND)
+        assert_polite_unavailable(response)
         slowest = max(slowest, seconds)
     # the rate limit fails open (per worker) instead of failing the request
     search = httpx.get(f"{stack.url}/api/search", params={"q": "passport"}, timeout=60)
@@ -137,12 +139,11 @@ def test_postgresql_stops_and_comes_back(
     throwaway_postgres.stop()
     slowest = 0.0
     for i in range(6):  # tracker store down: FailSafe would answer from an empty tracker
-        response, seconds = turn(stack, sender, f"during-{i}")
-        assert_polite_unavailable(response, seconds)
+        response, seconds = turn(stack, sender, f"during-{i}", timeout=BOUND)
+        assert_polite_unavailable(response)
         slowest = max(slowest, seconds)
-    started = time.perf_counter()
-    stored = httpx.post(f"{stack.url}/api/feedback", json=feedback, timeout=60)
-    assert stored.status_code == 503 and time.perf_counter() - started < BOUND
+    stored = httpx.post(f"{stack.url}/api/feedback", json=feedback, timeout=BOUND)
+    assert stored.status_code == 503
 
     throwaway_postgres.start()
     took = recover(stack, sender)
