@@ -22,7 +22,11 @@ RASA_PROJECT := --config config.yml --domain bot/domain.yml --data bot/data
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed $(MODEL_DIR)/.converted $(MODEL_DIR)/onnx/.exported var/index/current $(RASA_MODEL) ## make both environments, the model, the index and the Rasa model (idempotent)
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(MODEL_DIR)/.converted $(MODEL_DIR)/onnx/.exported var/index/current $(RASA_MODEL) migrate ## make both environments, the model, the index, the Rasa model and the app database schema (idempotent)
+
+.PHONY: migrate
+migrate: $(VENV)/.installed ## bring the app database (DATABASE_URL, default SQLite under var/) to the latest Alembic revision
+	@set -o pipefail; $(PY) -m api.migrate 2>&1 | { grep -v '^INFO alembic.runtime.migration: \(Context impl\|Will assume\)' || true; }
 
 $(VENV)/.installed: requirements/app.txt requirements/model.txt
 	@test -n "$(PY311)" || { echo "Python 3.11 is required"; exit 1; }
@@ -81,7 +85,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-test: setup browser-deps ## run every test (unit, integration, browser)
+test: setup browser-deps lint ## ruff, then every test (unit, integration, browser, scale)
 	$(PY) -m pytest
 
 screenshots: setup browser-deps ## refresh docs/screenshots from the browser tests (tests alone write under var/)

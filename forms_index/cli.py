@@ -31,15 +31,16 @@ def _cmd_validate(args: argparse.Namespace, settings: IndexSettings) -> int:
 
     reference = Reference.load(args.reference or settings.reference_path)
     result = load_catalogue(args.file, reference)
-    for err in result.errors:
+    errors = list(result.errors)
+    if args.strict:  # every row bilingual: warnings count as errors
+        errors = sorted(errors + result.warnings, key=lambda e: e.line)
+    for err in errors:
         print(f"{args.file}:{err}", file=sys.stderr)
-    if args.warnings:
+    if args.warnings and not args.strict:
         for warn in result.warnings:
             print(f"{args.file}:{warn} (warning)", file=sys.stderr)
-    if result.errors:
-        print(
-            f"{args.file}: {len(result.errors)} error(s) in {result.rows} row(s)", file=sys.stderr
-        )
+    if errors:
+        print(f"{args.file}: {len(errors)} error(s) in {result.rows} row(s)", file=sys.stderr)
         return 1
     return 0
 
@@ -280,6 +281,9 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("validate", help="report every bad row of a catalogue file (JSONL or CSV)")
     c.add_argument("file", type=Path)
     c.add_argument("--warnings", action="store_true", help="also list warnings")
+    c.add_argument(
+        "--strict", action="store_true", help="warnings (no Chinese title) are errors too"
+    )
     c.add_argument("--reference", type=Path, default=None, help="departments/topics file")
     c.set_defaults(func=_cmd_validate)
 

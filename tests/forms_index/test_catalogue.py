@@ -117,9 +117,9 @@ def test_csv_without_required_columns_is_refused() -> None:
     assert _errors(b"id,title_en\nx,y\n", fmt="csv") == [(1, "(header)")]
 
 
-def _validate(path: Path) -> subprocess.CompletedProcess[str]:
+def _validate(path: Path, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "forms_index", "validate", str(path)],
+        [sys.executable, "-m", "forms_index", "validate", str(path), *options],
         capture_output=True,
         text=True,
         timeout=120,
@@ -144,3 +144,12 @@ def test_validate_cli_reports_every_bad_row_and_fails(tmp_path: Path) -> None:
     assert any(":line 3: id: duplicate" in line for line in lines)
     assert any(":line 3: url:" in line for line in lines)
     assert any(":line 4: topic:" in line for line in lines)
+
+
+def test_validate_cli_strict_makes_a_missing_chinese_title_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "no-chinese.jsonl"
+    path.write_bytes(_jsonl(GOOD, {**GOOD, "id": "ird-test-2", "title_zh": ""}))
+    assert _validate(path).returncode == 0
+    strict = _validate(path, "--strict")
+    assert strict.returncode == 1
+    assert ":line 2: title_zh:" in strict.stderr
