@@ -24,8 +24,9 @@ Then a short check that the rate limit bites when on (a second api process with
 ``RATE_LIMIT_PER_MINUTE=30`` against the same Rasa). Index build times come from the
 newest search benchmark result (``make bench-search``, which ``make bench`` runs first).
 
-Writes ``bench/results/stack-<date>.json``, ``bench/results/stack-latency.png`` and the
-section between the ``make bench`` markers of ``BENCHMARKS.md``.
+Writes ``bench/results/stack-<date>T<hhmm>.json`` (one file per run),
+``bench/results/stack-latency.png`` and the section between the ``make bench`` markers of
+``BENCHMARKS.md``.
 """
 
 from __future__ import annotations
@@ -940,7 +941,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg["targets"] = [
             {"target": n, "wanted": w, "measured": g, "met": m} for n, w, g, m in targets(cfg)
         ]
-    out = args.out or RESULTS_DIR / f"stack-{report['started'][:10]}.json"
+    stamp = report["started"][:16].replace("-", "").replace(":", "")  # 20261126T1521
+    out = args.out or RESULTS_DIR / f"stack-{stamp}.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     png = RESULTS_DIR / "stack-latency.png"
     plot(report, png)
