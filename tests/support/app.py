@@ -51,11 +51,15 @@ class FakeRasa:
     status_code: int = 200
     turns: list[dict[str, Any]] = field(default_factory=list)
     responder: Responder | None = None
+    #: The action server's ``/health`` answers (False: the connection is refused).
+    actions_up: bool = True
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/status":
             return httpx.Response(200, json={"model_file": "models/rasa/test.tar.gz"})
         if request.url.path == "/health":
+            if not self.actions_up:
+                raise httpx.ConnectError("connection refused", request=request)
             return httpx.Response(200, json={"status": "ok"})
         body = json.loads(request.content)
         self.turns.append(body)

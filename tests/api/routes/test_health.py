@@ -43,3 +43,25 @@ def test_readyz_ready(settings: Settings, real_engine: Any) -> None:
     assert r.status_code == 200
     assert r.json()["status"] == "ready"
     assert r.json()["checks"] == {"index": "ok", "rasa": "ok", "actions": "ok"}
+
+
+def test_readyz_rasa_up_but_action_server_down(settings: Settings, real_engine: Any) -> None:
+    app = create_app(settings, engine=real_engine)
+    with_fake_rasa(app, FakeRasa(actions_up=False), settings)
+    with TestClient(app) as c:
+        r = c.get("/readyz")
+    assert r.status_code == 503
+    checks = r.json()["checks"]
+    assert (checks["index"], checks["rasa"]) == ("ok", "ok")
+    assert checks["actions"].startswith("unreachable")
+
+
+def test_readyz_rasa_and_actions_up_but_no_index(settings: Settings) -> None:
+    app = create_app(settings)
+    with_fake_rasa(app, FakeRasa(), settings)
+    with TestClient(app) as c:
+        r = c.get("/readyz")
+    assert r.status_code == 503
+    checks = r.json()["checks"]
+    assert (checks["rasa"], checks["actions"]) == ("ok", "ok")
+    assert checks["index"] != "ok"

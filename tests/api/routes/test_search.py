@@ -123,9 +123,11 @@ def test_503_when_no_index(bare_client: TestClient) -> None:
 def test_rate_limit(tmp_path: Path, real_engine: Any) -> None:
     settings = make_settings(tmp_path, rate_limit_per_minute=2)
     with TestClient(create_app(settings, engine=real_engine)) as c:
-        codes = [c.get("/api/search", params={"q": "tax"}).status_code for _ in range(3)]
+        answers = [c.get("/api/search", params={"q": "tax"}) for _ in range(3)]
         exempt = c.get("/api/search", params={"q": "tax"}, headers=INTERNAL_HEADERS)
         wrong = c.get("/api/search", params={"q": "tax"}, headers={"X-Internal-Token": "nope"})
-    assert codes == [200, 200, 429]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert int(answers[2].headers["retry-after"]) >= 1
+    assert "detail" in answers[2].json()
     assert exempt.status_code == 200
     assert wrong.status_code == 429
