@@ -261,7 +261,7 @@ class ActionSearchForms(Action):
                 SlotSet("result_offset", 0.0),  # "more" after a question starts at the top
                 SlotSet("offer", None),
             ]
-        if not outcome.results:
+        if not outcome.results or outcome.low_confidence:  # never show a guess as an answer
             return [*events, *await _failed(dispatcher, tracker, "no_results", searches)]
         page = get_settings().page_size
         shown = _show_results(

@@ -53,6 +53,8 @@ class SearchOutcome:
 
     results: list[dict[str, Any]] = field(default_factory=list)
     clarify: dict[str, Any] | None = None
+    #: The results are only the nearest of a crowd: nothing relevant was found.
+    low_confidence: bool = False
 
 
 class FormsApiClient:
@@ -131,7 +133,9 @@ class FormsApiClient:
             return None
         results = [r for r in body.get("results") or [] if isinstance(r, dict) and r.get("id")]
         clarify = body.get("clarify") if isinstance(body.get("clarify"), dict) else None
-        return SearchOutcome(results=results, clarify=clarify)
+        return SearchOutcome(
+            results=results, clarify=clarify, low_confidence=body.get("low_confidence") is True
+        )
 
     async def get_form(self, entry_id: str) -> dict[str, Any] | None:
         """One catalogue entry; None when unknown (404) or the api is unavailable."""

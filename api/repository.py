@@ -59,6 +59,7 @@ def record_search(
     index_version: str,
     source: str,
     sender: str | None = None,
+    low_confidence: bool = False,
 ) -> None:
     """Log one search for analytics; the query is redacted first."""
     with db.session() as s:
@@ -71,6 +72,7 @@ def record_search(
                 result_ids=[r.id for r in results],
                 top_score=float(results[0].score) if results else None,
                 clarify=clarify,
+                low_confidence=low_confidence,
                 index_version=index_version,
                 source=source,
             )

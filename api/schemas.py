@@ -117,6 +117,9 @@ class Clarify(BaseModel):
 class SearchResponse(BaseModel):
     results: list[SearchResult]
     clarify: Clarify | None = None
+    #: Nothing matched the query's words, aliases or numbers and nothing stood out densely
+    #: (forms_index ``SearchResponse.low_confidence``): tell a person nothing was found.
+    low_confidence: bool = False
     index_version: str
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -71,6 +71,8 @@ class SearchLog(Base):
     result_ids: Mapped[list[str]] = mapped_column(JSON)
     top_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     clarify: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Results were shown only as the nearest of a crowd (counts as "no result" in review).
+    low_confidence: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     index_version: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(

@@ -151,6 +151,7 @@ def _cmd_search(args: argparse.Namespace, settings: IndexSettings) -> int:
             "query": q,
             "results": [r.model_dump() for r in resp.results],
             "clarify": resp.clarify.model_dump() if resp.clarify else None,
+            "low_confidence": resp.low_confidence,
             "index_version": engine.version,
         }
         if args.jsonl:

@@ -87,6 +87,7 @@ def search(
         {
             "results": [_dump(r) for r in resp.results],
             "clarify": _dump(resp.clarify) if resp.clarify is not None else None,
+            "low_confidence": resp.low_confidence,
             "index_version": version,
         }
     )
@@ -103,6 +104,7 @@ def search(
         filters=filters,
         results=out.results,
         clarify=out.clarify is not None,
+        low_confidence=out.low_confidence,
         index_version=version,
         source="bot" if has_internal_token(request, settings) else "public",
         sender=sender,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from api.auth.sessions import as_utc
 from api.db import Database
@@ -54,17 +54,18 @@ def _failures(db: Database, since: datetime) -> list[tuple[str, str, list[str], 
     """(redacted query, reason, result ids shown, when) of every failure since ``since``."""
     out: list[tuple[str, str, list[str], datetime]] = []
     with db.session() as s:
-        for q, at in s.execute(
-            select(SearchLog.query, SearchLog.created_at)
+        for q, ids, at in s.execute(
+            select(SearchLog.query, SearchLog.result_ids, SearchLog.created_at)
             .where(
                 SearchLog.created_at >= since,
-                SearchLog.top_score.is_(None),
+                or_(SearchLog.top_score.is_(None), SearchLog.low_confidence.is_(True)),
                 SearchLog.source.in_(("public", "bot")),
             )
             .order_by(SearchLog.id.desc())
             .limit(SCAN_LIMIT)
         ):
-            out.append((q, "no_result", [], at))
+            # a low-confidence search: what it matched weakly is shown to staff
+            out.append((q, "no_result", list(ids or []), at))
         for q, ids, at in s.execute(
             select(Feedback.query, Feedback.result_ids, Feedback.created_at)
             .where(Feedback.created_at >= since, Feedback.rating == "bad")

@@ -46,6 +46,8 @@ def test_search_jsonl_contract(current_index: str) -> None:
     assert answers[0]["results"][0]["id"] == "ird-ir56b"
     assert answers[1]["results"] == [] and answers[2]["results"] == []
     assert all(len(a["results"]) <= 3 for a in answers)
+    # extension: markup with no meaning matches nothing well
+    assert [a["low_confidence"] for a in answers] == [False, False, False, False, True, False]
     for a in answers:
         assert a["index_version"] == current_index
         for r in a["results"]:

@@ -89,6 +89,28 @@ def test_empty_or_meaningless_queries_get_no_results(real_engine: Any, query: st
     assert real_engine.search(query).results == []
 
 
+@pytest.mark.parametrize("query", ["asdfgh qwerty", "xyz", "今晚食咩好", "明天会下雨吗"])
+def test_nonsense_and_off_topic_queries_are_low_confidence(real_engine: Any, query: str) -> None:
+    resp = real_engine.search(query)
+    assert resp.results  # the ranking is still there (eval, the agent console)
+    assert resp.low_confidence
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "IR56B",  # a form number
+        "生果金",  # an alias
+        "renew passport",
+        "阿爸就快65歲，想申請生果金點搞？",
+        "我想renew passport",
+        "how do I apply for public housing",
+    ],
+)
+def test_real_needs_are_not_low_confidence(real_engine: Any, query: str) -> None:
+    assert not real_engine.search(query).low_confidence
+
+
 def test_k_is_bounded(real_engine: Any) -> None:
     assert len(real_engine.search("licence", k=0).results) == 1
     assert len(real_engine.search("licence", k=10_000).results) <= 50

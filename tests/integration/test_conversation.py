@@ -79,6 +79,21 @@ def test_cantonese_query_gets_the_right_form(live_stack: LiveStack) -> None:
         assert all(link["url"].startswith("https://") for link in card["links"])
 
 
+@pytest.mark.parametrize(
+    ("message", "lang", "says"),
+    [("點樣申請 qwzx", "zh", "找不到"), ("zorbling flumox application", "en", "couldn't find")],
+)
+def test_nothing_relevant_is_said_honestly(
+    live_stack: LiveStack, message: str, lang: str, says: str
+) -> None:
+    """The search ranks something for any text; the bot shows none of it when nothing
+    matched well, and offers browsing and a person instead of inventing an answer."""
+    messages = chat(live_stack, new_sender(), message, lang)
+    assert not cards(messages)
+    assert says in text(messages) and "1823" in text(messages)
+    assert {"/handoff"} <= {b["payload"] for b in buttons(messages)}
+
+
 def test_ambiguous_term_asks_then_shows_the_chosen_forms(live_stack: LiveStack) -> None:
     sender = new_sender()
     messages = chat(live_stack, sender, "車牌", "zh")

@@ -189,6 +189,20 @@ def test_nothing_found_is_said_honestly_and_a_person_offered(api: StubApi) -> No
     assert api.handoffs == []
 
 
+def test_low_confidence_results_are_not_shown_as_answers(api: StubApi) -> None:
+    api.search["asdfgh"] = {
+        "results": [TD557, TD25],
+        "clarify": None,
+        "low_confidence": True,
+        "index_version": "t",
+    }
+    messages, events = run(a.ActionSearchForms(), api, tracker("asdfgh", "search"))
+    assert "couldn't find" in messages[0]["text"]
+    assert not messages[0]["custom"]  # no cards
+    assert slots(events)["offer"] == "handoff"
+    assert slots(events)["failures"] == 1.0
+
+
 def test_second_failure_in_a_row_hands_over(api: StubApi) -> None:
     history = [
         {"event": "user", "text": "unicorn licence", "timestamp": 1.0},

@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -429,6 +430,17 @@ def _seed_failures(client: TestClient, settings: Settings) -> None:
         index_version="v",
         source="public",
     )
+    repository.record_search(  # results shown, but only the nearest of a crowd
+        db,
+        query="zzkx blorp",
+        lang="en",
+        filters={},
+        results=[SimpleNamespace(id=TARGET, score=0.4)],
+        clarify=False,
+        index_version="v",
+        source="bot",
+        low_confidence=True,
+    )
     r = client.post(
         "/api/internal/handoffs",
         headers=INTERNAL_HEADERS,
@@ -459,6 +471,8 @@ def test_review_queue_groups_counts_redacts_and_an_alias_fixes_it(
     assert [(x["id"], x["times"]) for x in top["results_shown"]] == [(TARGET, 2)]
     assert top["results_shown"][0]["title_en"].startswith("Tax Return")
     assert rows["qqq unknown thing"]["reasons"]["no_result"] == 1
+    assert rows["zzkx blorp"]["reasons"] == {"no_result": 1, "didnt_help": 0, "handed_over": 0}
+    assert [x["id"] for x in rows["zzkx blorp"]["results_shown"]] == [TARGET]
     phone = rows["call me on [phone]"]
     assert phone["reasons"]["handed_over"] == 1
     assert staff_client.get("/api/admin/review", params={"days": 0}).status_code == 422

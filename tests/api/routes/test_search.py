@@ -114,6 +114,18 @@ def test_search_log_is_redacted(client: TestClient, settings: Settings) -> None:
     assert "TD" in rows[1][4]
 
 
+def test_low_confidence_is_answered_and_logged(client: TestClient, settings: Settings) -> None:
+    vague = client.get("/api/search", params={"q": "asdfgh qwerty"}).json()
+    clear = client.get("/api/search", params={"q": "renew passport"}).json()
+    assert vague["results"] and vague["low_confidence"] is True
+    assert clear["low_confidence"] is False
+    import sqlite3
+
+    with sqlite3.connect(settings.database_url.removeprefix("sqlite:///")) as conn:
+        logged = dict(conn.execute("SELECT query, low_confidence FROM search_log"))
+    assert logged == {"asdfgh qwerty": 1, "renew passport": 0}
+
+
 def test_503_when_no_index(bare_client: TestClient) -> None:
     r = bare_client.get("/api/search", params={"q": "tax"})
     assert r.status_code == 503
