@@ -315,15 +315,19 @@ class SearchEngine:
         """No content word, vocabulary term, alias or number of the query matched, and
         nothing stands out densely. Generic words ("apply", "申請", "form") are not evidence:
         "apply for qwzx" matches every application form a little."""
-        if sig.number or sig.alias or sig.dense is None or self.lexicon.expansions(q):
+        if sig.number or sig.alias or sig.dense is None:
             return False
+        # cheapest first: most queries stop at the dense test
         if float(sig.dense.max()) * DENSE_Z_SCALE >= self.config.weak_dense_z:
             return False
+        if self.lexicon.expansions(q):
+            return False
         tokens = [t for t in self._tokenizer.tokens(q) if t not in GENERIC_WORDS]
-        if not tokens:
-            return True
-        lexical = self._bm25.scores(tokens) / self._bm25.max_score(tokens) / 3.0
-        return float(lexical.max()) < self.config.weak_lexical
+        return not tokens or float(self._lexical(tokens).max()) < self.config.weak_lexical
+
+    def _lexical(self, tokens: list[str]) -> np.ndarray:
+        """Per-entry BM25 of ``tokens``, as a share of its maximum for them (capped at 1)."""
+        return np.minimum(self._bm25.scores(tokens) / self._bm25.max_score(tokens) / 3.0, 1.0)
 
     def _filter(self, department: str | None, topic: str | None, kind: str | None) -> np.ndarray:
         allowed = np.ones(len(self.entries), dtype=bool)
@@ -345,10 +349,7 @@ class SearchEngine:
         lexical_q = (
             f"{q} {' '.join(expansions)}" if self.config.expand_lexical and expansions else q
         )
-        tokens = self._tokenizer.tokens(lexical_q)
-        sig.lexical = np.minimum(
-            self._bm25.scores(tokens) / self._bm25.max_score(tokens) / 3.0, 1.0
-        )
+        sig.lexical = self._lexical(self._tokenizer.tokens(lexical_q))
         bigrams = self._query_bigrams(q)
         sig.bigram = (
             np.minimum(self._bigrams.scores(bigrams) / self._bigrams.max_score(bigrams), 1.0)
